@@ -1,0 +1,213 @@
+"""Guided calibration: tare on a still empty plate, then a known mass at marked positions.
+
+:class:`CalibrationWizard` is a small state machine fed with sample blocks; it captures only
+once the signal has been still for a while, so nobody has to press a key with their hands
+full. The command line (`midfoot calibrate`) and the GUI's wizard both drive it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+
+import numpy as np
+
+from daq.acquisition import Acquisition
+from daq.calibration import (
+    G_M_S2,
+    Calibration,
+    calibration_positions_mm,
+    fit_gains,
+    save_calibration,
+    tare_offsets,
+)
+from daq.errors import MidfootError
+from daq.plate import DEFAULT_PLATE, PlateGeometry, load_plate
+from daq.ring import Columns
+
+STILL_WINDOW_S = 1.5
+STILL_STD_N = 1.5  # total-force wobble allowed while "still"; a person standing sways more
+LOADED_FRACTION = 0.6  # with provisional gains +/-20 %, the mass reads at least this much
+EMPTY_FRACTION = 0.2
+
+
+def position_name(xy_mm: np.ndarray) -> str:
+    """Where a marked position is, in words a person at the plate understands."""
+    x, y = float(xy_mm[0]), float(xy_mm[1])
+    if abs(x) < 1 and abs(y) < 1:
+        return "the centre"
+    ap = "front" if y > 0 else "back"
+    ml = "right" if x > 0 else "left"
+    return f"{ap}-{ml} ({x:+.0f}, {y:+.0f}) mm"
+
+
+class CalibrationWizard:
+    """Tare, then capture the mass at each marked position, then fit gains.
+
+    Parameters
+    ----------
+    plate_id : str
+        Whose calibration this is.
+    plate : PlateGeometry
+        Cell positions.
+    mass_kg : float
+        The known mass.
+    provisional : Calibration
+        Gains used to judge "loaded", "empty" and "still" before the fit.
+    """
+
+    def __init__(
+        self, plate_id: str, plate: PlateGeometry, mass_kg: float, provisional: Calibration
+    ) -> None:
+        if mass_kg <= 0:
+            raise MidfootError("the calibration mass must be positive, e.g. --mass-kg 20")
+        self.plate_id = plate_id
+        self.plate = plate
+        self.mass_kg = mass_kg
+        self.positions_mm = calibration_positions_mm(plate)
+        self._gain = np.abs(provisional.gain_n_per_count[: plate.n_channels])
+        self._offsets: np.ndarray | None = None
+        self._t = np.zeros(0)
+        self._counts = np.zeros((0, plate.n_channels))
+        self._captures: list[np.ndarray] = []
+        self._waiting_for_empty = False
+        self.step = "tare"  # tare | place | lift | done
+        self.result: Calibration | None = None
+        self.residual_cop_mm: np.ndarray | None = None
+        self.prompt = "Step off and leave the plate empty: taring once it is still..."
+        self.changed = threading.Event()
+
+    @property
+    def done(self) -> bool:
+        """Whether the fit is finished."""
+        return self.step == "done"
+
+    def feed(self, columns: Columns) -> None:
+        """Take a new block of samples (``t_s`` and ``counts`` columns)."""
+        if self.done:
+            return
+        n = self.plate.n_channels
+        self._t = np.concatenate([self._t, columns["t_s"]])
+        self._counts = np.concatenate([self._counts, columns["counts"][:, :n].astype(float)])
+        keep = self._t >= self._t[-1] - STILL_WINDOW_S
+        self._t, self._counts = self._t[keep], self._counts[keep]
+        if self._t[-1] - self._t[0] < STILL_WINDOW_S * 0.95:
+            return
+        signed = self._counts - (self._offsets if self._offsets is not None else 0.0)
+        # Cells may be mounted either way up (negative gain): judge load by magnitude.
+        load_n = (np.abs(signed) * self._gain).sum(axis=1)
+        weight_n = self.mass_kg * G_M_S2
+        still = float(np.std(load_n)) < max(STILL_STD_N, 0.01 * weight_n)
+        if self.step == "tare":
+            if still:
+                self._offsets = tare_offsets(self._counts)
+                self._advance("place")
+        elif self.step == "place":
+            if still and load_n.mean() > LOADED_FRACTION * weight_n:
+                self._captures.append(self._counts.mean(axis=0))
+                if len(self._captures) == len(self.positions_mm):
+                    self._finish()
+                else:
+                    self._advance("lift")
+        elif self.step == "lift":
+            if load_n.mean() < EMPTY_FRACTION * weight_n:
+                self._advance("place")
+
+    def _advance(self, step: str) -> None:
+        self.step = step
+        k = len(self._captures)
+        if step == "place":
+            where = position_name(self.positions_mm[k])
+            self.prompt = (
+                f"Set the {self.mass_kg:g} kg mass down at {where} "
+                f"[{k + 1}/{len(self.positions_mm)}] and let go..."
+            )
+        elif step == "lift":
+            self.prompt = f"Captured position {k}. Lift the mass off the plate."
+        self._t = self._t[-1:]
+        self._counts = self._counts[-1:]
+        self.changed.set()
+
+    def _finish(self) -> None:
+        assert self._offsets is not None
+        fit = fit_gains(
+            np.asarray(self._captures),
+            self.positions_mm,
+            self._offsets,
+            self.mass_kg,
+            self.plate.cells_mm,
+        )
+        self.residual_cop_mm = fit.cop_error_mm
+        self.result = Calibration(
+            plate_id=self.plate_id,
+            plate=self.plate,
+            offset_counts=self._offsets,
+            gain_n_per_count=fit.gain_n_per_count,
+            calibrated=True,
+            residual_cop_mm=fit.rms_cop_error_mm,
+        )
+        self.step = "done"
+        self.prompt = (
+            f"Done: CoP error {fit.rms_cop_error_mm:.1f} mm RMS "
+            f"(worst {float(fit.cop_error_mm.max()):.1f} mm) over {len(self._captures)} positions."
+        )
+        self.changed.set()
+
+
+def run_calibrate_command(argv: list[str]) -> int:
+    """`midfoot calibrate`: tare and calibrate a plate with a known mass, then save it."""
+    parser = argparse.ArgumentParser(
+        prog="midfoot calibrate", description=run_calibrate_command.__doc__
+    )
+    parser.add_argument("--port", help="device path or pyserial URL (default: the one plate found)")
+    parser.add_argument("--mass-kg", type=float, default=20.0, help="the known mass (default 20)")
+    parser.add_argument(
+        "--plate", default=DEFAULT_PLATE, help="plate preset name or .toml file with cell positions"
+    )
+    parser.add_argument("--baud", type=int, default=115200)
+    parser.add_argument("--timeout", type=float, default=600.0, help="give up after this many s")
+    args = parser.parse_args(argv)
+    from daq.commands import resolve_port
+
+    url = resolve_port(args.port)
+    plate = load_plate(args.plate)
+    acq = Acquisition(url, baudrate=args.baud, plate=plate)
+    acq.start()
+    try:
+        acq.wait_for_ring(timeout_s=10.0)
+        deadline = time.monotonic() + 3.0
+        while "plate_id" not in acq.status.info and time.monotonic() < deadline:
+            time.sleep(0.05)
+        plate_id = acq.status.info.get("plate_id", "unknown")
+        print(f"Calibrating plate {plate_id} ({plate.name}) with a {args.mass_kg:g} kg mass.")
+        print("Positions, in order:")
+        for k, xy in enumerate(calibration_positions_mm(plate)):
+            print(f"  {k + 1}. {position_name(xy)}")
+        wizard = CalibrationWizard(
+            plate_id, plate, args.mass_kg, Calibration.nominal(plate_id, plate)
+        )
+        acq.add_consumer(wizard.feed)
+        print(wizard.prompt, flush=True)
+        end = time.monotonic() + args.timeout
+        while not wizard.done:
+            if time.monotonic() > end:
+                raise MidfootError(
+                    f"calibration timed out after {args.timeout:.0f} s at step '{wizard.step}': "
+                    "keep the plate and the mass still at each position, then run it again"
+                )
+            if wizard.changed.wait(0.2):
+                wizard.changed.clear()
+                print(wizard.prompt, flush=True)
+            if acq.status.state == "disconnected":
+                print(f"waiting: {acq.status.message}", file=sys.stderr)
+                time.sleep(1.0)
+    finally:
+        acq.stop()
+    assert wizard.result is not None and wizard.residual_cop_mm is not None
+    for xy, err in zip(wizard.positions_mm, wizard.residual_cop_mm, strict=True):
+        print(f"  {position_name(xy):<28} CoP error {err:5.1f} mm")
+    path = save_calibration(wizard.result)
+    print(f"saved to {path}")
+    return 0

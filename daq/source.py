@@ -1,0 +1,158 @@
+"""A plate as a byte source: a serial device, any pyserial URL, the virtual plate or a replay.
+
+Everything is a pyserial URL, so nothing downstream knows which it has:
+``/dev/ttyACM0`` or ``COM3`` (a real plate), ``sim://demo?rate=80`` (the virtual plate,
+:mod:`hardware.protocol_sim`), ``replay://session.h5?speed=4`` (a recording played back,
+:mod:`daq.protocol_replay`), ``socket://host:port`` and the rest of pyserial's handlers.
+"""
+
+from __future__ import annotations
+
+import errno
+
+import serial
+from serial.tools import list_ports
+
+from daq.errors import MidfootError
+
+DEFAULT_BAUD = 115200
+# USB-serial chips found on Arduino Uno/Nano and clones (vendor ids): Arduino, FTDI, WCH
+# CH340, Silicon Labs CP210x, and Espressif's own USB.
+PLATE_USB_VIDS = {
+    0x2341: "Arduino",
+    0x2A03: "Arduino",
+    0x0403: "FTDI",
+    0x1A86: "CH340",
+    0x10C4: "CP210x",
+    0x303A: "Espressif",
+}
+
+
+def register_url_handlers() -> None:
+    """Make ``sim://`` and ``replay://`` known to pyserial (idempotent)."""
+    for package in ("hardware", "daq"):
+        if package not in serial.protocol_handler_packages:
+            serial.protocol_handler_packages.append(package)
+
+
+class PlateDisconnected(MidfootError):
+    """The plate stopped answering (unplugged, reset or powered off)."""
+
+
+def _open_error(url: str, exc: Exception) -> MidfootError:
+    code = getattr(exc, "errno", None)
+    text = str(exc)
+    if code == errno.ENOENT or "No such file" in text:
+        return MidfootError(
+            f"there is no serial port {url}: check the cable, then run `midfoot ports` to see "
+            "the plates that are connected"
+        )
+    if code in (errno.EACCES, errno.EPERM) or "Permission denied" in text:
+        return MidfootError(
+            f"you are not permitted to open {url}: add yourself to the port's group "
+            "(usually `sudo usermod -aG dialout $USER`, then log in again)"
+        )
+    if code in (errno.EBUSY, errno.EAGAIN) or "exclusively lock" in text or "busy" in text:
+        return MidfootError(
+            f"{url} is busy: another program (the Arduino IDE's serial monitor, another "
+            "midfoot) has it open; close that program and try again"
+        )
+    return MidfootError(f"could not open {url} ({text}): check the port name and the cable")
+
+
+class PlateConnection:
+    """One open plate: whole available chunks in, ASCII commands out.
+
+    Parameters
+    ----------
+    url : str
+        A device path or any pyserial URL (see module docstring).
+    baudrate : int
+        Serial speed for real ports (ignored by sim:// and replay://).
+    timeout_s : float
+        How long :meth:`read_chunk` waits for the first byte.
+    """
+
+    def __init__(self, url: str, baudrate: int = DEFAULT_BAUD, timeout_s: float = 0.05) -> None:
+        self.url = url
+        self.baudrate = baudrate
+        self.timeout_s = timeout_s
+        self._port: serial.SerialBase | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the port is open."""
+        return self._port is not None
+
+    def open(self) -> None:
+        """Open the port; a :class:`MidfootError` with a plain sentence if it cannot."""
+        register_url_handlers()
+        try:
+            self._port = serial.serial_for_url(
+                self.url, baudrate=self.baudrate, timeout=self.timeout_s, exclusive=True
+            )
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise _open_error(self.url, exc) from exc
+
+    def read_chunk(self) -> bytes:
+        """Everything that has arrived, waiting up to ``timeout_s`` for the first byte.
+
+        Reads ``in_waiting or 1`` bytes at a time (never readline), so a burst of frames
+        costs one call.
+        """
+        if self._port is None:
+            raise PlateDisconnected(f"{self.url} is not open")
+        try:
+            data = self._port.read(self._port.in_waiting or 1)
+            if data:
+                more = self._port.in_waiting
+                if more:
+                    data += self._port.read(more)
+            return data
+        except (serial.SerialException, OSError, TypeError) as exc:
+            # pyserial raises TypeError from in_waiting on some unplugged USB devices.
+            self.close()
+            raise PlateDisconnected(
+                f"the plate on {self.url} stopped answering ({exc}): check the cable; midfoot "
+                "reconnects when it comes back"
+            ) from exc
+
+    def write_command(self, command: str) -> None:
+        """Send one ASCII command line (``info``, ``start``, ``stop``)."""
+        if self._port is None:
+            raise PlateDisconnected(f"{self.url} is not open")
+        try:
+            self._port.write(command.strip().encode("ascii") + b"\n")
+        except (serial.SerialException, OSError) as exc:
+            self.close()
+            raise PlateDisconnected(f"could not write to {self.url} ({exc})") from exc
+
+    def close(self) -> None:
+        """Close the port (safe to call twice)."""
+        if self._port is not None:
+            try:
+                self._port.close()
+            except (serial.SerialException, OSError):
+                pass
+            self._port = None
+
+    def __enter__(self) -> PlateConnection:
+        self.open()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def plate_ports() -> list[tuple[str, str]]:
+    """Serial ports that look like plates: (device, description), USB serial chips first."""
+    found = []
+    for port in list_ports.comports():
+        vendor = PLATE_USB_VIDS.get(port.vid or -1)
+        if vendor is None and "ACM" not in port.device and "USB" not in port.device:
+            continue
+        label = port.description or ""
+        if vendor and vendor not in label:
+            label = f"{label} ({vendor})".strip()
+        found.append((port.device, label))
+    return found
