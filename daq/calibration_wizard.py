@@ -205,7 +205,8 @@ def run_calibrate_command(argv: list[str]) -> int:
                 time.sleep(1.0)
     finally:
         acq.stop()
-    assert wizard.result is not None and wizard.residual_cop_mm is not None
+    assert wizard.result is not None
+    assert wizard.residual_cop_mm is not None
     for xy, err in zip(wizard.positions_mm, wizard.residual_cop_mm, strict=True):
         print(f"  {position_name(xy):<28} CoP error {err:5.1f} mm")
     path = save_calibration(wizard.result)
