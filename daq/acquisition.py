@@ -125,6 +125,8 @@ class Acquisition:
         """Open the port now, so a wrong port fails here with a plain sentence."""
         self._connection.open()
         self.status.state = "streaming"
+        # Ask who it is: a plate that booted before we opened the port sent INFO to no one.
+        self._commands.append("info")
 
     def start(self) -> None:
         """Start the acquisition thread (opening the port first if needed)."""
@@ -248,6 +250,7 @@ class Acquisition:
         self._t0_host = None
         self._t_offset_s = self._last_t_s + max(time.time() - self._last_host_s, 0.0)
         self._pending_reconnect_mark = True
+        self._commands.append("info")
         self.status.reconnects += 1
         self.status.state = "streaming"
         self.status.message = f"reconnected to {self.url}"

@@ -165,15 +165,17 @@ class FrameDecoder:
 
         # The first unfinished candidate not inside an accepted frame stops this pass:
         # a byte-by-byte receiver would still be waiting on it.
-        p_idx = np.flatnonzero(pending)
-        stop = n - 1 if trailing_sync0 else n
-        if p_idx.size:
-            p_pos = cand[p_idx]
-            j = np.searchsorted(v_start, p_pos, side="right") - 1
-            covered = (j >= 0) & (p_pos < v_end[np.maximum(j, 0)])
-            live = p_pos[~covered]
-            if live.size:
-                stop = min(stop, int(live[0]))
+        p_pos = cand[pending]
+        if trailing_sync0:
+            p_pos = np.append(p_pos, n - 1)
+        stop = n
+        if p_pos.size:
+            if v_start.size:
+                j = np.searchsorted(v_start, p_pos, side="right") - 1
+                covered = (j >= 0) & (p_pos < v_end[np.maximum(j, 0)])
+                p_pos = p_pos[~covered]
+            if p_pos.size:
+                stop = int(p_pos[0])
         keep = v_start < stop
         v_idx, v_start, v_end = v_idx[keep], v_start[keep], v_end[keep]
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import errno
 import json
+import os
+import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -23,15 +26,32 @@ from daq.samples import SampleBlock
 FORMAT_NAME = "midfoot-session"
 FORMAT_VERSION = 1
 FLUSH_INTERVAL_S = 1.0
+# Stop cleanly while the disk still has this much room, rather than let HDF5 hit the wall
+# mid-write; MIDFOOT_DISK_RESERVE_MB overrides it (0 = write until the disk is truly full).
+DEFAULT_RESERVE_MB = 16.0
 _CHUNK_SAMPLES = 4096
 _STR = h5py.string_dtype("utf-8")
 
 
-def _disk_message(path: Path, exc: OSError, kept: int) -> str:
-    if (
-        getattr(exc, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
-        or "space" in str(exc).lower()
-        or "too large" in str(exc).lower()
+def disk_free_bytes(path: Path) -> int:
+    """Free bytes on the filesystem holding ``path``."""
+    return shutil.disk_usage(path.parent).free
+
+
+def _silence_h5py_teardown() -> None:
+    previous = sys.unraisablehook
+
+    def hook(unraisable: sys.UnraisableHookArgs) -> None:
+        if "h5py" not in repr(unraisable.object) and "ObjectID" not in repr(unraisable.object):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+
+
+def _disk_message(path: Path, exc: Exception, kept: int) -> str:
+    text = str(exc).lower()
+    if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or any(
+        word in text for word in ("space", "too large", "errno = 28", "errno = 27")
     ):
         return (
             f"the disk is full while writing {path}: the {kept} samples recorded so far are "
@@ -67,6 +87,9 @@ class SessionRecorder:
         metadata: dict[str, object] | None = None,
     ) -> None:
         self.path = Path(path)
+        self.reserve_bytes = int(
+            float(os.environ.get("MIDFOOT_DISK_RESERVE_MB", DEFAULT_RESERVE_MB)) * 1e6
+        )
         self.samples_written = 0
         self.failed: str | None = None
         if self.path.exists():
@@ -147,7 +170,7 @@ class SessionRecorder:
                 ds[self.samples_written :] = values[name]
             self.samples_written += n
             self.maybe_flush()
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:
             self._fail(exc)
 
     def add_text(self, kind: str, text: str, host_t_s: float | None = None) -> None:
@@ -162,7 +185,7 @@ class SessionRecorder:
             t_ds[k] = time.time() if host_t_s is None else host_t_s
             s_ds[k] = text
             self.maybe_flush()
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:
             self._fail(exc)
 
     def add_event(self, kind: str, host_t_s: float | None = None, **fields: object) -> None:
@@ -177,26 +200,37 @@ class SessionRecorder:
         now = time.monotonic()
         if force or now - self._last_flush >= FLUSH_INTERVAL_S:
             try:
+                if disk_free_bytes(self.path) < self.reserve_bytes:
+                    raise OSError(errno.ENOSPC, "less free space than the reserve")
                 self._file.flush()
-            except OSError as exc:
+            except (OSError, RuntimeError) as exc:
                 self._fail(exc)
             self._last_flush = now
 
-    def _fail(self, exc: OSError) -> None:
+    def _fail(self, exc: Exception) -> None:
         self.failed = _disk_message(self.path, exc, self.samples_written)
+        # HDF5 cannot carry on after a failed write: let go of every handle now, so the part
+        # already flushed stays a valid file, and keep h5py's complaints about the half-written
+        # tail (printed while its objects are freed) off the user's screen.
+        _silence_h5py_teardown()
+        self._ds, self._text = {}, {}
+        file, self._file = self._file, None
+        try:
+            if file is not None:
+                file.close()
+        except Exception:  # noqa: BLE001 - the file is already failed; closing is best effort
+            pass
 
     def close(self) -> None:
         """Flush and close; safe to call twice and after a failure."""
         if self._file is None:
             return
         try:
-            if not self.failed:
-                self._file.flush()
+            self._file.flush()
             self._file.close()
+            self._file = None
         except (OSError, RuntimeError, ValueError) as exc:
-            if not self.failed:
-                self._fail(exc if isinstance(exc, OSError) else OSError(str(exc)))
-        self._file = None
+            self._fail(exc)
 
     def __enter__(self) -> SessionRecorder:
         return self

@@ -1,0 +1,324 @@
+"""Recording to HDF5 through a real pty: exact round trip, SWMR, kill -9, full disk, unplug."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from daq.acquisition import Acquisition
+from daq.calibration import Calibration
+from daq.errors import MidfootError
+from daq.frames import encode_info, encode_samples
+from daq.plate import load_plate
+from daq.recorder import SessionRecorder
+from daq.samples import SampleBlock
+from daq.session import load_session
+
+sys.path.insert(0, str(Path(__file__).parent))
+from pty_feeder import PtyPlate  # noqa: E402
+
+PYTHON = sys.executable
+RATE_HZ = 200
+
+
+def stream_counts(n: int, seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).integers(-(1 << 23), 1 << 23, (n, 4))
+
+
+class Feeder(threading.Thread):
+    """Writes frames into a PtyPlate at RATE_HZ in 20 ms bursts, remembering what it sent."""
+
+    def __init__(self, plate: PtyPlate, counts: np.ndarray, info: dict | None = None) -> None:
+        super().__init__(daemon=True)
+        self.plate, self.counts, self.info = plate, counts, info
+        self.sent = 0
+        self.stop = threading.Event()
+        self.paused = threading.Event()
+
+    def run(self) -> None:
+        if self.info:
+            self.plate.write(encode_info(self.info))
+        t0 = time.monotonic()
+        seq0 = 0
+        while not self.stop.is_set() and self.sent < len(self.counts):
+            if self.paused.is_set():
+                time.sleep(0.01)
+                continue
+            due = min(len(self.counts), int((time.monotonic() - t0) * RATE_HZ))
+            if due > self.sent:
+                k = np.arange(self.sent, due)
+                try:
+                    self.plate.write(
+                        encode_samples(k - seq0, (k - seq0) * 5000, np.zeros(len(k)), self.counts[k])
+                    )
+                except OSError:
+                    pass  # unplugged: the plate keeps "sampling" into the void
+                self.sent = due
+            time.sleep(0.02)
+
+
+def test_recorder_round_trip_is_exact(tmp_path: Path):
+    cal = Calibration.nominal("p1")
+    counts = stream_counts(10_000)
+    seq = np.arange(65000, 75000)  # crosses the u16 wrap
+    t_us = (1 << 32) - 30_000_000 + np.arange(10_000) * 12_500  # crosses the u32 wrap
+    path = tmp_path / "s.h5"
+    with SessionRecorder(path, cal, 4, {"stance": "kickstand-left", "athlete": "Ana"}) as rec:
+        rec.add_text("info", "proto=1;channels=4;plate_id=p1")
+        for a in range(0, 10_000, 777):
+            b = min(a + 777, 10_000)
+            blk = SampleBlock(seq[a:b], t_us[a:b], np.full(b - a, 3, np.uint8),
+                              counts[a:b].astype(np.int32))
+            rec.write(blk, 1000.0 + a)
+        rec.add_event("rep", start_s=1.5, note="first")
+    s = load_session(path)
+    assert np.array_equal(s.counts, counts)
+    assert np.array_equal(s.seq, seq)
+    assert np.allclose(np.diff(s.t_s), 0.0125)
+    assert np.all(s.stale == 3)
+    assert s.attrs["stance"] == "kickstand-left" and s.attrs["athlete"] == "Ana"
+    assert s.infos == [{"proto": "1", "channels": "4", "plate_id": "p1"}]
+    assert s.events == [{"kind": "rep", "sample_index": 10_000, "start_s": 1.5, "note": "first"}]
+    assert s.calibration.plate_id == "p1"
+    with h5py.File(path) as f:
+        assert f["samples/counts"].compression == "gzip"
+        assert f["samples/seq"].dtype == np.uint16
+
+
+def test_recorder_refuses_to_overwrite(tmp_path: Path):
+    path = tmp_path / "s.h5"
+    path.write_bytes(b"precious")
+    with pytest.raises(MidfootError, match="already exists"):
+        SessionRecorder(path, Calibration.nominal("p"), 4)
+    assert path.read_bytes() == b"precious"
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [(b"", "not an HDF5 file"), (b"\x89HDF\r\n\x1a\n garbage", "not an HDF5 file")],
+)
+def test_wrong_file_gives_one_sentence(tmp_path: Path, content: bytes, match: str):
+    path = tmp_path / "x.h5"
+    path.write_bytes(content)
+    with pytest.raises(MidfootError, match=match):
+        load_session(path)
+
+
+def test_hdf5_that_is_not_a_session(tmp_path: Path):
+    path = tmp_path / "other.h5"
+    with h5py.File(path, "w") as f:
+        f["x"] = [1, 2, 3]
+    with pytest.raises(MidfootError, match="not a midfoot session"):
+        load_session(path)
+
+
+def test_file_is_readable_while_being_written(tmp_path: Path):
+    path = tmp_path / "live.h5"
+    rec = SessionRecorder(path, Calibration.nominal("p"), 4)
+    counts = stream_counts(3000)
+    seen = []
+    for k in range(3):
+        blk = SampleBlock(np.arange(k * 1000, (k + 1) * 1000), np.arange(1000) * 1000,
+                          np.zeros(1000, np.uint8), counts[k * 1000 : (k + 1) * 1000].astype(np.int32))
+        rec.write(blk, time.time())
+        rec.maybe_flush(force=True)
+        out = subprocess.run(
+            [PYTHON, "-c", "import sys; from daq.session import load_session;"
+             "print(len(load_session(sys.argv[1]).seq))", str(path)],
+            capture_output=True, text=True, check=True,
+        )
+        seen.append(int(out.stdout))
+    rec.close()
+    assert seen == [1000, 2000, 3000]
+
+
+def record_subprocess(port: Path, out: Path, *extra: str, preexec=None) -> subprocess.Popen:
+    return subprocess.Popen(
+        [PYTHON, "-m", "daq.cli", "record", "--port", str(port), "--out", str(out), "--quiet", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec,
+    )
+
+
+def wait_for_samples(path: Path, n: int, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if len(load_session(path).seq) >= n:
+                return
+        except MidfootError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{path} never reached {n} samples")
+
+
+def test_kill_9_loses_at_most_the_last_second(tmp_path: Path):
+    plate = PtyPlate(tmp_path / "plate")
+    counts = stream_counts(RATE_HZ * 60)
+    feeder = Feeder(plate, counts, {"proto": 1, "channels": 4, "plate_id": "k9", "rate_hz": RATE_HZ})
+    feeder.start()
+    out = tmp_path / "k9.h5"
+    proc = record_subprocess(plate.link, out)
+    try:
+        wait_for_samples(out, RATE_HZ * 2)
+        time.sleep(1.5)
+        sent_at_kill = feeder.sent
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        feeder.stop.set()
+        plate.close()
+    s = load_session(out)
+    assert len(s.seq) >= sent_at_kill - int(1.3 * RATE_HZ)  # at most ~1 s (+ slack) lost
+    assert np.array_equal(s.counts, counts[s.seq[0] : s.seq[0] + len(s.seq)])
+
+
+def test_sigterm_stops_cleanly_and_keeps_everything(tmp_path: Path):
+    plate = PtyPlate(tmp_path / "plate")
+    counts = stream_counts(RATE_HZ * 60)
+    feeder = Feeder(plate, counts, {"proto": 1, "channels": 4, "plate_id": "term"})
+    feeder.start()
+    out = tmp_path / "term.h5"
+    proc = record_subprocess(plate.link, out, "--stance", "kickstand-right", "--athlete", "Bo")
+    try:
+        wait_for_samples(out, RATE_HZ)
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=15)
+    finally:
+        feeder.stop.set()
+        plate.close()
+    assert proc.returncode == 0, stderr
+    s = load_session(out)
+    assert f"recorded {len(s.seq)} samples" in stdout
+    assert s.attrs["stance"] == "kickstand-right"
+    assert s.attrs["athlete"] == "Bo"
+    assert np.all(np.diff(s.seq) == 1)
+    assert np.array_equal(s.counts, counts[s.seq[0] : s.seq[0] + len(s.seq)])
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A real 600 kB filesystem (tmpfs) that fills up during a recording."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    if os.geteuid() != 0:
+        reason = "the full-disk test mounts a small tmpfs, which needs root"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mount_point)],
+                   check=True)
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_full_disk_gives_one_sentence_and_keeps_what_was_written(
+    tmp_path: Path, small_disk: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The recorder stops while the disk still has its reserve, so the file stays whole."""
+    monkeypatch.setenv("MIDFOOT_DISK_RESERVE_MB", "0.25")
+    plate = PtyPlate(tmp_path / "plate")
+    counts = stream_counts(RATE_HZ * 120)  # random counts do not compress: the disk fills fast
+    feeder = Feeder(plate, counts, {"proto": 1, "channels": 4, "plate_id": "full"})
+    feeder.start()
+    out = small_disk / "full.h5"
+    proc = record_subprocess(plate.link, out, "--seconds", "60")
+    try:
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        feeder.stop.set()
+        plate.close()
+    assert proc.returncode == 1, stderr
+    lines = [ln for ln in stderr.splitlines() if ln.strip() and not ln.startswith("warning:")]
+    assert len(lines) == 1, stderr
+    assert "disk is full" in lines[0]
+    s = load_session(out)
+    assert len(s.seq) > RATE_HZ  # what was flushed before the disk filled is there
+    assert f"the {len(s.seq)} samples" in lines[0]
+    assert np.array_equal(s.counts, counts[s.seq[0] : s.seq[0] + len(s.seq)])
+
+
+def test_unplug_marks_the_gap_reconnects_and_keeps_recording(tmp_path: Path):
+    plate = PtyPlate(tmp_path / "plate")
+    counts = stream_counts(RATE_HZ * 60)
+    info = {"proto": 1, "channels": 4, "plate_id": "unplug"}
+    feeder = Feeder(plate, counts, info)
+    feeder.start()
+    acq = Acquisition(str(plate.link))
+    out = tmp_path / "unplug.h5"
+    try:
+        acq.start()
+        acq.wait_for_ring()
+        acq.start_recording(str(out), {"stance": "bilateral"})
+        time.sleep(1.0)
+        feeder.paused.set()
+        time.sleep(0.1)
+        before = acq.status.recording_samples
+        plate.unplug()
+        deadline = time.monotonic() + 5
+        while acq.status.state != "disconnected" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert acq.status.state == "disconnected"
+        assert "stopped answering" in (acq.status.message or "")
+        time.sleep(0.5)
+        plate.plug()
+        deadline = time.monotonic() + 5
+        while acq.status.reconnects < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert acq.status.reconnects == 1
+        assert plate.read_available().startswith(b"info\n")  # it asked who is there
+        plate.write(encode_info(info))
+        # The replugged plate rebooted: its seq starts again at 0.
+        again = stream_counts(RATE_HZ, seed=7)
+        plate.write(encode_samples(np.arange(RATE_HZ), np.arange(RATE_HZ) * 5000,
+                                   np.zeros(RATE_HZ), again))
+        deadline = time.monotonic() + 5
+        while acq.status.recording_samples < before + RATE_HZ and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert acq.status.state == "streaming"
+        assert acq.status.reconnects == 1
+    finally:
+        feeder.stop.set()
+        acq.stop()
+        plate.close()
+    s = load_session(out)
+    kinds = [e["kind"] for e in s.events]
+    assert kinds.count("disconnect") == 1 and kinds.count("reconnect") == 1
+    gap = next(e for e in s.events if e["kind"] == "reconnect")["sample_index"]
+    assert gap == before
+    assert np.array_equal(s.counts[gap:], again)
+    assert np.all(np.diff(s.t_s) > 0)  # one continuous time base across the gap
+    assert s.seq[gap] == 0 and np.all(np.diff(s.seq[gap:]) == 1)
+
+
+def test_calibration_changes_are_recorded(tmp_path: Path):
+    plate = PtyPlate(tmp_path / "plate")
+    feeder = Feeder(plate, stream_counts(RATE_HZ * 30), {"proto": 1, "channels": 4,
+                                                          "plate_id": "cal"})
+    feeder.start()
+    acq = Acquisition(str(plate.link))
+    try:
+        acq.start()
+        acq.wait_for_ring()
+        acq.start_recording(str(tmp_path / "c.h5"))
+        time.sleep(0.3)
+        acq.set_calibration(acq.calibration.with_tare(np.array([1.0, 2.0, 3.0, 4.0])))
+        time.sleep(0.3)
+    finally:
+        feeder.stop.set()
+        acq.stop()
+        plate.close()
+    s = load_session(tmp_path / "c.h5")
+    cal_events = [e for e in s.events if e["kind"] == "calibration"]
+    assert cal_events[0]["calibration"]["offset_counts"] == [1.0, 2.0, 3.0, 4.0]
+    assert json.loads(s.attrs["calibration_json"])["plate_id"] == "cal"
+    assert load_plate().name == s.calibration.plate.name
