@@ -5,7 +5,6 @@ from __future__ import annotations
 import binascii
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -85,7 +84,8 @@ def test_frames_split_at_every_offset():
         dec = FrameDecoder()
         block, _, _ = decode_all(dec, [data[:cut], data[cut:]])
         assert np.array_equal(block.counts, counts), cut
-        assert dec.stats.crc_errors == 0 and dec.stats.skipped_bytes == 0
+        assert dec.stats.crc_errors == 0
+        assert dec.stats.skipped_bytes == 0
 
 
 def test_byte_by_byte_feeding():
@@ -192,7 +192,8 @@ def test_plain_text_fallback():
     dec = FrameDecoder()
     block, _, _ = decode_all(dec, [lines[:100].encode(), lines[100:].encode(), b"1,2,3,4\n"])
     assert dec.text_mode
-    assert dec.fallback_message and "plain-text" in dec.fallback_message
+    assert dec.fallback_message
+    assert "plain-text" in dec.fallback_message
     assert len(block) == 41
     assert list(block.counts[5]) == [5, -5, 10, 15]
     assert block.t_us[5] == (1000 + 60) * 1000
@@ -221,7 +222,9 @@ def test_binary_stream_never_falls_back_even_after_leading_garbage():
     n=st.integers(min_value=1, max_value=60),
     cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=25),
     corrupt=st.lists(st.tuples(st.integers(0, 2000), st.integers(1, 255)), max_size=8),
-    inserts=st.lists(st.tuples(st.integers(0, 2000), st.binary(min_size=1, max_size=40)), max_size=5),
+    inserts=st.lists(
+        st.tuples(st.integers(0, 2000), st.binary(min_size=1, max_size=40)), max_size=5
+    ),
     seed=st.integers(0, 10_000),
 )
 def test_property_every_intact_frame_exactly_once_in_order(n, cuts, corrupt, inserts, seed):

@@ -59,7 +59,9 @@ class Feeder(threading.Thread):
                 k = np.arange(self.sent, due)
                 try:
                     self.plate.write(
-                        encode_samples(k - seq0, (k - seq0) * 5000, np.zeros(len(k)), self.counts[k])
+                        encode_samples(
+                            k - seq0, (k - seq0) * 5000, np.zeros(len(k)), self.counts[k]
+                        )
                     )
                 except OSError:
                     pass  # unplugged: the plate keeps "sampling" into the void
@@ -77,8 +79,9 @@ def test_recorder_round_trip_is_exact(tmp_path: Path):
         rec.add_text("info", "proto=1;channels=4;plate_id=p1")
         for a in range(0, 10_000, 777):
             b = min(a + 777, 10_000)
-            blk = SampleBlock(seq[a:b], t_us[a:b], np.full(b - a, 3, np.uint8),
-                              counts[a:b].astype(np.int32))
+            blk = SampleBlock(
+                seq[a:b], t_us[a:b], np.full(b - a, 3, np.uint8), counts[a:b].astype(np.int32)
+            )
             rec.write(blk, 1000.0 + a)
         rec.add_event("rep", start_s=1.5, note="first")
     s = load_session(path)
@@ -86,7 +89,8 @@ def test_recorder_round_trip_is_exact(tmp_path: Path):
     assert np.array_equal(s.seq, seq)
     assert np.allclose(np.diff(s.t_s), 0.0125)
     assert np.all(s.stale == 3)
-    assert s.attrs["stance"] == "kickstand-left" and s.attrs["athlete"] == "Ana"
+    assert s.attrs["stance"] == "kickstand-left"
+    assert s.attrs["athlete"] == "Ana"
     assert s.infos == [{"proto": "1", "channels": "4", "plate_id": "p1"}]
     assert s.events == [{"kind": "rep", "sample_index": 10_000, "start_s": 1.5, "note": "first"}]
     assert s.calibration.plate_id == "p1"
@@ -128,14 +132,25 @@ def test_file_is_readable_while_being_written(tmp_path: Path):
     counts = stream_counts(3000)
     seen = []
     for k in range(3):
-        blk = SampleBlock(np.arange(k * 1000, (k + 1) * 1000), np.arange(1000) * 1000,
-                          np.zeros(1000, np.uint8), counts[k * 1000 : (k + 1) * 1000].astype(np.int32))
+        blk = SampleBlock(
+            np.arange(k * 1000, (k + 1) * 1000),
+            np.arange(1000) * 1000,
+            np.zeros(1000, np.uint8),
+            counts[k * 1000 : (k + 1) * 1000].astype(np.int32),
+        )
         rec.write(blk, time.time())
         rec.maybe_flush(force=True)
         out = subprocess.run(
-            [PYTHON, "-c", "import sys; from daq.session import load_session;"
-             "print(len(load_session(sys.argv[1]).seq))", str(path)],
-            capture_output=True, text=True, check=True,
+            [
+                PYTHON,
+                "-c",
+                "import sys; from daq.session import load_session;"
+                "print(len(load_session(sys.argv[1]).seq))",
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         seen.append(int(out.stdout))
     rec.close()
@@ -144,8 +159,22 @@ def test_file_is_readable_while_being_written(tmp_path: Path):
 
 def record_subprocess(port: Path, out: Path, *extra: str, preexec=None) -> subprocess.Popen:
     return subprocess.Popen(
-        [PYTHON, "-m", "daq.cli", "record", "--port", str(port), "--out", str(out), "--quiet", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec,
+        [
+            PYTHON,
+            "-m",
+            "daq.cli",
+            "record",
+            "--port",
+            str(port),
+            "--out",
+            str(out),
+            "--quiet",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=preexec,
     )
 
 
@@ -164,7 +193,9 @@ def wait_for_samples(path: Path, n: int, timeout_s: float = 20.0) -> None:
 def test_kill_9_loses_at_most_the_last_second(tmp_path: Path):
     plate = PtyPlate(tmp_path / "plate")
     counts = stream_counts(RATE_HZ * 60)
-    feeder = Feeder(plate, counts, {"proto": 1, "channels": 4, "plate_id": "k9", "rate_hz": RATE_HZ})
+    feeder = Feeder(
+        plate, counts, {"proto": 1, "channels": 4, "plate_id": "k9", "rate_hz": RATE_HZ}
+    )
     feeder.start()
     out = tmp_path / "k9.h5"
     proc = record_subprocess(plate.link, out)
@@ -215,8 +246,9 @@ def small_disk(tmp_path: Path):
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mount_point)],
-                   check=True)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mount_point)], check=True
+    )
     yield mount_point
     subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
@@ -279,8 +311,9 @@ def test_unplug_marks_the_gap_reconnects_and_keeps_recording(tmp_path: Path):
         plate.write(encode_info(info))
         # The replugged plate rebooted: its seq starts again at 0.
         again = stream_counts(RATE_HZ, seed=7)
-        plate.write(encode_samples(np.arange(RATE_HZ), np.arange(RATE_HZ) * 5000,
-                                   np.zeros(RATE_HZ), again))
+        plate.write(
+            encode_samples(np.arange(RATE_HZ), np.arange(RATE_HZ) * 5000, np.zeros(RATE_HZ), again)
+        )
         deadline = time.monotonic() + 5
         while acq.status.recording_samples < before + RATE_HZ and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -292,18 +325,21 @@ def test_unplug_marks_the_gap_reconnects_and_keeps_recording(tmp_path: Path):
         plate.close()
     s = load_session(out)
     kinds = [e["kind"] for e in s.events]
-    assert kinds.count("disconnect") == 1 and kinds.count("reconnect") == 1
+    assert kinds.count("disconnect") == 1
+    assert kinds.count("reconnect") == 1
     gap = next(e for e in s.events if e["kind"] == "reconnect")["sample_index"]
     assert gap == before
     assert np.array_equal(s.counts[gap:], again)
     assert np.all(np.diff(s.t_s) > 0)  # one continuous time base across the gap
-    assert s.seq[gap] == 0 and np.all(np.diff(s.seq[gap:]) == 1)
+    assert s.seq[gap] == 0
+    assert np.all(np.diff(s.seq[gap:]) == 1)
 
 
 def test_calibration_changes_are_recorded(tmp_path: Path):
     plate = PtyPlate(tmp_path / "plate")
-    feeder = Feeder(plate, stream_counts(RATE_HZ * 30), {"proto": 1, "channels": 4,
-                                                          "plate_id": "cal"})
+    feeder = Feeder(
+        plate, stream_counts(RATE_HZ * 30), {"proto": 1, "channels": 4, "plate_id": "cal"}
+    )
     feeder.start()
     acq = Acquisition(str(plate.link))
     try:

@@ -102,7 +102,9 @@ def test_concurrent_readers_never_see_torn_samples():
             data, missed = reader.read()
             i = data["i"]
             if i.size:
-                if not np.array_equal(data["v"][:, 0], i) or not np.array_equal(data["v"][:, 1], -i):
+                if not np.array_equal(data["v"][:, 0], i) or not np.array_equal(
+                    data["v"][:, 1], -i
+                ):
                     errors.append("torn sample")
                 if i[0] != last + 1 + missed or np.any(np.diff(i) != 1):
                     errors.append(f"out of order at {i[0]} after {last} (missed {missed})")
@@ -112,7 +114,9 @@ def test_concurrent_readers_never_see_torn_samples():
             if ring.intact(end, 100) and snap.size and np.any(np.diff(snap) != 1):
                 errors.append("window not contiguous")
 
-    threads = [threading.Thread(target=produce)] + [threading.Thread(target=consume) for _ in range(3)]
+    threads = [threading.Thread(target=produce)] + [
+        threading.Thread(target=consume) for _ in range(3)
+    ]
     for t in threads:
         t.start()
     threads[0].join(timeout=30)
