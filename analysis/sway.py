@@ -364,11 +364,28 @@ def _load_cop_text(path: Path) -> CopArrays:
     return trajectory.t_s, trajectory.ap_mm, trajectory.ml_mm, trajectory.fs_hz
 
 
-# New formats (e.g. HDF5 sessions) are added here, keyed by lower-case file suffix.
+def _load_cop_session(path: Path) -> CopArrays:
+    """CoP of a midfoot HDF5 session with its stored calibration (x = ML, y = AP)."""
+    from daq.calibration import fz_and_cop
+    from daq.errors import MidfootError
+    from daq.session import load_session
+
+    try:
+        session = load_session(path)
+    except MidfootError as exc:
+        raise ValueError(f"{str(exc).rstrip('.')}.") from exc
+    force = session.forces_n()
+    _, cop = fz_and_cop(force, session.calibration.plate.cells_mm)
+    return session.t_s, cop[:, 1], cop[:, 0], float(session.rate_hz)
+
+
+# New formats are added here, keyed by lower-case file suffix.
 COP_LOADERS: dict[str, Callable[[Path], CopArrays]] = {
     ".txt": _load_cop_text,
     ".csv": _load_cop_text,
     ".tsv": _load_cop_text,
+    ".h5": _load_cop_session,
+    ".hdf5": _load_cop_session,
 }
 
 
@@ -402,11 +419,6 @@ def load_cop(path: str | Path) -> CopArrays:
     loader = COP_LOADERS.get(suffix)
     if loader is None:
         known = ", ".join(sorted(COP_LOADERS))
-        if suffix in (".h5", ".hdf5"):
-            raise ValueError(
-                f"{path.name} is an HDF5 session, which midfoot sway cannot read yet; "
-                f"export its CoP as text ({known})."
-            )
         raise ValueError(
             f"{path.name} has the unsupported extension {suffix or '(none)'!r}; give a "
             f"CoP file ending in one of {known}."

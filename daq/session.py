@@ -60,7 +60,7 @@ def load_session(path: Path | str, swmr: bool = True) -> Session:
         f = h5py.File(path, "r", libver="latest", swmr=swmr)
     except (OSError, RuntimeError) as exc:  # h5py raises RuntimeError for a damaged superblock
         raise MidfootError(
-            f"{path} is not an HDF5 file midfoot can open ({exc}): give a .h5 recording "
+            f"{path} is not an HDF5 file midfoot can open: give a .h5 recording "
             "made by `midfoot record`"
         ) from exc
     with f:
