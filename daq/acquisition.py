@@ -148,7 +148,7 @@ class Acquisition:
         """The ring, once the first samples have told how many channels there are."""
         if not self._ring_ready.wait(timeout_s):
             raise MidfootError(
-                f"no samples from {self.url} within {timeout_s:.0f} s: check that the plate is "
+                f"no samples from {self.url} within {timeout_s:g} s: check that the plate is "
                 "powered and streaming (try `midfoot info --port ...`)"
             )
         assert self.ring is not None
