@@ -37,8 +37,7 @@ def test_reads_whole_chunks_from_a_real_pty(tmp_path: Path):
     assert plate.read_available() == b"info\n"
     plate.unplug()
     with pytest.raises(PlateDisconnected, match="stopped answering"):
-        for _ in range(20):
-            conn.read_chunk()
+        conn.read_chunk()
     assert not conn.is_open
 
 
