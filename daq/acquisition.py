@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -109,6 +110,7 @@ class Acquisition:
         self._decoder = FrameDecoder()
         self._consumers: list[BlockConsumer] = []
         self._recorder: SessionRecorder | None = None
+        self._pending_recording: tuple[str, dict[str, object]] | None = None
         self._rec_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -172,23 +174,54 @@ class Acquisition:
 
     # -- recording ----------------------------------------------------------------------------
     def start_recording(self, path: str, metadata: dict[str, object] | None = None) -> None:
-        """Record from the next block on into a new HDF5 session file."""
-        ring = self.wait_for_ring()
-        assert self.calibration is not None
-        meta = {"source": self.url, "plate_id": self.calibration.plate_id, **(metadata or {})}
-        recorder = SessionRecorder(path, self.calibration, ring.columns["counts"].shape[0], meta)
-        for key in ("info",):
-            if self.status.info:
-                recorder.add_text(key, ";".join(f"{k}={v}" for k, v in self.status.info.items()))
+        """Record into a new HDF5 session file, from the next block (or the very first one).
+
+        Called before :meth:`start`, nothing the plate sends is missed. A file that already
+        exists or cannot be created raises :class:`MidfootError` here, before anything runs.
+        """
+        target = Path(path)
+        if target.exists():
+            raise MidfootError(
+                f"{target} already exists: choose another file name so no recording is lost"
+            )
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MidfootError(
+                f"cannot create the folder {target.parent} ({exc.strerror}): choose a folder "
+                "you can write to"
+            ) from exc
         with self._rec_lock:
-            self._recorder = recorder
+            self._pending_recording = (str(path), dict(metadata or {}))
         self.status.recording_path = str(path)
         self.status.recording_error = None
+        if self.ring is not None:
+            with self._rec_lock:
+                self._open_pending_recording(self.ring.columns["counts"].shape[0])
+
+    def _open_pending_recording(self, n_channels: int) -> None:
+        """Create the recorder once the channel count is known (caller holds _rec_lock)."""
+        if self._pending_recording is None:
+            return
+        path, metadata = self._pending_recording
+        self._pending_recording = None
+        assert self.calibration is not None
+        meta = {"source": self.url, "plate_id": self.calibration.plate_id, **metadata}
+        try:
+            recorder = SessionRecorder(path, self.calibration, n_channels, meta)
+        except MidfootError as exc:
+            self.status.recording_error = str(exc)
+            self.status.recording_path = None
+            return
+        if self.status.info:
+            recorder.add_text("info", ";".join(f"{k}={v}" for k, v in self.status.info.items()))
+        self._recorder = recorder
 
     def stop_recording(self) -> str | None:
         """Close the recording; returns its path (None if none was running)."""
         with self._rec_lock:
             recorder, self._recorder = self._recorder, None
+            self._pending_recording = None
         if recorder is None:
             return None
         recorder.close()
@@ -287,6 +320,7 @@ class Acquisition:
         st.state = "streaming"
         self._update_rate()
         with self._rec_lock:
+            self._open_pending_recording(block.n_channels)
             if self._recorder is not None:
                 if self._pending_reconnect_mark:
                     self._recorder.add_event("reconnect")

@@ -136,15 +136,16 @@ def run_record_command(argv: list[str]) -> int:
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     acq = Acquisition(url, baudrate=args.baud)
     try:
-        acq.start()
-        acq.wait_for_ring(timeout_s=10.0)
         meta = {
             "stance": args.stance,
             "athlete": args.athlete,
             "foot_length_mm": args.foot_length_mm,
             "body_mass_kg": args.body_mass_kg,
         }
+        # Armed before the port opens, so the file starts with the plate's very first sample.
         acq.start_recording(str(args.out), meta)
+        acq.start()
+        acq.wait_for_ring(timeout_s=10.0)
         if acq.status.calibration_warning:
             print(f"warning: {acq.status.calibration_warning}", file=sys.stderr)
         t0 = time.monotonic()
