@@ -37,7 +37,8 @@ def test_unknown_command_is_one_clear_line(capsys: pytest.CaptureFixture):
 def test_light_commands_do_not_import_qt_or_scipy():
     code = (
         "import sys; from daq.cli import main; main(['ports']);"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PyQt6', 'scipy', 'pyqtgraph')))"
+        "heavy = ('PyQt6', 'scipy', 'pyqtgraph');"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
@@ -108,7 +109,8 @@ def test_record_then_replay_gives_the_same_counts(tmp_path: Path):
     assert len(s1.seq) > 3 * 80 * 3  # 4x speed: about 12 s of plate time in 3 s
     assert np.all(np.diff(s1.seq) == 1)
     assert s1.attrs["athlete"] == "Cy"
-    assert s1.infos and s1.infos[0]["board"] == "virtual"
+    assert s1.infos
+    assert s1.infos[0]["board"] == "virtual"
     second = tmp_path / "second.h5"
     out = run_cli(
         "record", "--port", f"replay://{first}?speed=0", "--out", str(second), "--seconds", "3"
