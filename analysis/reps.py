@@ -1,0 +1,838 @@
+"""Hinge reps: what one rep is, how it is measured from force and CoP, and how sets summarise.
+
+The movement itself is read from the vertical force. Newton's second law gives the
+centre-of-mass (CoM) acceleration, a = g (Fz / W - 1), and integrating twice gives the CoM
+height. Drift is removed by the one fact every rep obeys: it starts and ends at rest, so
+over a window from still standing to still standing the net impulse is zero and W is the
+mean force over the window ("zero-impulse" integration). A kettlebell set down on the
+floor at the bottom is not an acceleration: that stretch is cut out (the CoM is at rest
+there) and measured on its own, which also weighs the person without the bell.
+
+Timing follows from the CoM path. Near the bottom the path is flat, so its lowest sample
+is a poor marker; instead the two times the path crosses 90 % of its depth are found, and
+the bottom is their midpoint, corrected for a slow descent paired with a quick ascent (or
+the reverse) with the geometry of a bell-shaped (minimum-jerk) velocity profile. Rep start
+and lockout are extrapolated the same way from the 20 % and 90 % crossings. Reasons,
+thresholds and measured accuracy are in docs/analysis-methods.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from analysis.stance import OFF_CODE, ZONE_NAMES, ZONES, StanceSetup
+
+G_M_S2 = 9.80665
+FAULT_NAMES = ("heel_shift", "lateral_shift", "backward_lean")
+CUES = {
+    "heel_shift": "weight drifted onto your heels: keep it over the midfoot",
+    "lateral_shift": "shift your hips toward the lead leg",
+    "backward_lean": "finish tall: you leaned back at the top",
+}
+# Which muscles a hinge with the weight in each zone at the bottom loads most: over the
+# midfoot the hips stay over the base and the glutes work; back on the heels the hips
+# travel far behind and the hamstrings take the stretch; on the toes the knees have come
+# forward and the hinge has turned into a squat.
+BIAS_LABELS = {
+    "heel": "hamstring-biased",
+    "midfoot": "glute-biased",
+    "forefoot": "quad-biased",
+    "off": "unknown",
+}
+
+# Minimum-jerk progress s(tau) = 10 tau^3 - 15 tau^4 + 6 tau^5 reaches 20 % and 90 % of a
+# move at these fractions of its duration (and, by symmetry, 80 % at 1 - TAU20).
+TAU20 = 0.32660
+TAU90 = 0.75336
+# Part of the model's asymmetry correction of the bottom time that is applied: the phase
+# durations come from noisy crossings, and a full correction amplifies that noise.
+ASYMMETRY_SHRINK = 0.8
+# The CoP "at the bottom" and "at lockout" are means over these half-widths: long enough to
+# average tremor, short enough to stay inside a 0.1 s pause at the bottom.
+BOTTOM_HALF_WINDOW_S = 0.15
+LOCKOUT_HALF_WINDOW_S = 0.1
+# A kettlebell set down reduces the force by the bell's weight for the whole pause at the
+# bottom; the dips of a fast descent or ascent are as deep but last under 0.5 s.
+SET_DOWN_DROP_FRACTION = 0.04
+SET_DOWN_MIN_S = 0.6
+# Stretch either side of a set-down treated as at rest (the bell's weight moving on or off
+# the plate, not the body accelerating).
+SET_DOWN_MARGIN_S = 0.1
+# Loads below this are reported as bodyweight: the lightest kettlebells weigh 4 kg and the
+# standing weight of a person wanders by about a kilogram over a session.
+MIN_LOAD_KG = 2.0
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Fault and report thresholds; every default is justified in docs/analysis-methods.md.
+
+    The heel-shift threshold is the heel|midfoot zone cut of the :class:`StanceSetup`.
+
+    Attributes
+    ----------
+    lateral_shift_min_mm : float
+        A kickstand rep whose CoP shifts less than this toward the lead leg at the bottom
+        (mm from the standing baseline; negative = away) has ``lateral_shift``.
+    backward_lean_mm : float
+        A lockout CoP more than this posterior of the standing baseline (mm) has
+        ``backward_lean``.
+    asymmetry_flag_pct : float
+        Left/right asymmetry index of the lateral shift (%) above which it is flagged.
+    min_depth_m : float
+        Smallest centre-of-mass drop counted as a hinge rep (m).
+    hold_band_mm : float
+        The lockout hold lasts while the CoP stays within this distance (mm) of its
+        lockout position and no new movement starts.
+    """
+
+    lateral_shift_min_mm: float = 10.0
+    backward_lean_mm: float = 8.0
+    asymmetry_flag_pct: float = 15.0
+    min_depth_m: float = 0.05
+    hold_band_mm: float = 8.0
+
+    def to_dict(self) -> dict[str, float]:
+        """JSON-ready form."""
+        return {k: float(v) for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One fault of one rep, with the measured value that triggered it.
+
+    Attributes
+    ----------
+    name : str
+        ``heel_shift``, ``lateral_shift`` or ``backward_lean``.
+    value : float
+        The measurement, in ``unit``.
+    threshold : float
+        The limit it crossed, in ``unit``.
+    unit : str
+        Unit and sense of ``value`` and ``threshold``.
+    cue : str
+        What to tell the person.
+    """
+
+    name: str
+    value: float
+    threshold: float
+    unit: str
+    cue: str
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "name": self.name,
+            "value": round(float(self.value), 3),
+            "threshold": float(self.threshold),
+            "unit": self.unit,
+            "cue": self.cue,
+        }
+
+
+@dataclass(frozen=True)
+class Rep:
+    """One hinge rep. Times are seconds on the analysed series' clock.
+
+    Attributes
+    ----------
+    index : int
+        0-based count of reps in this analyser (or file).
+    start_s, bottom_s, lockout_s, end_s : float
+        Descent begins; the bottom (middle of the lowest position, or of the set-down);
+        standing tall again; the lockout hold ends (next movement, CoP leaves, or the
+        series ends).
+    stance : str
+        Stance of the set.
+    zone_at_bottom : str
+        Zone of the (lead) foot under the CoP at the bottom.
+    zone_fractions : dict[str, float]
+        Fraction of the rep (start to lockout) the CoP spent in each zone (and "off").
+    lateral_shift_mm : float or None
+        Kickstand: CoP shift toward the lead foot at the bottom from the standing baseline
+        (mm, + toward the lead foot); None when bilateral.
+    lockout_shift_mm : float
+        AP CoP at lockout minus the standing baseline (mm, + forward, - backward).
+    lockout_hold_s : float or None
+        How long the lockout was held still; None until the hold has ended.
+    load_kg : float or None
+        Load lifted (kettlebell); None when the body mass is unknown.
+    faults : list[Fault]
+        Faults found.
+    depth_m : float
+        Centre-of-mass drop.
+    bottom_foot_fraction : float
+        (Lead) foot CoP at the bottom as a fraction of the zoned AP range from the heel.
+    set_down : bool
+        The load was put on the floor at the bottom.
+    back_foot_fraction : float
+        Share of weight on the back foot used for the lead-foot estimate (0 bilateral).
+    """
+
+    index: int
+    start_s: float
+    bottom_s: float
+    lockout_s: float
+    end_s: float
+    stance: str
+    zone_at_bottom: str
+    zone_fractions: dict[str, float]
+    lateral_shift_mm: float | None
+    lockout_shift_mm: float
+    lockout_hold_s: float | None
+    load_kg: float | None
+    faults: list[Fault] = field(default_factory=list)
+    depth_m: float = 0.0
+    bottom_foot_fraction: float = float("nan")
+    set_down: bool = False
+    back_foot_fraction: float = 0.0
+
+    @property
+    def descent_s(self) -> float:
+        """Start to bottom, s."""
+        return self.bottom_s - self.start_s
+
+    @property
+    def ascent_s(self) -> float:
+        """Bottom to lockout, s."""
+        return self.lockout_s - self.bottom_s
+
+    @property
+    def fault_names(self) -> list[str]:
+        """Names of the faults, in :data:`FAULT_NAMES` order."""
+        names = {f.name for f in self.faults}
+        return [n for n in FAULT_NAMES if n in names]
+
+    @property
+    def bias(self) -> str:
+        """``glute-biased`` (midfoot), ``hamstring-biased`` (heel) or ``quad-biased``."""
+        return BIAS_LABELS.get(self.zone_at_bottom, "unknown")
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form (keys of ``midfoot analyse --json``)."""
+
+        def r(x: float | None, nd: int = 3) -> float | None:
+            return None if x is None or not np.isfinite(x) else round(float(x), nd)
+
+        return {
+            "index": self.index,
+            "start_s": r(self.start_s),
+            "bottom_s": r(self.bottom_s),
+            "lockout_s": r(self.lockout_s),
+            "end_s": r(self.end_s),
+            "descent_s": r(self.descent_s),
+            "ascent_s": r(self.ascent_s),
+            "stance": self.stance,
+            "zone_at_bottom": self.zone_at_bottom,
+            "zone_fractions": {k: round(float(v), 3) for k, v in self.zone_fractions.items()},
+            "bias": self.bias,
+            "bottom_foot_fraction": r(self.bottom_foot_fraction),
+            "lateral_shift_mm": r(self.lateral_shift_mm, 1),
+            "lockout_shift_mm": r(self.lockout_shift_mm, 1),
+            "lockout_hold_s": r(self.lockout_hold_s, 2),
+            "load_kg": r(self.load_kg, 1),
+            "depth_m": r(self.depth_m),
+            "set_down": self.set_down,
+            "back_foot_fraction": r(self.back_foot_fraction),
+            "faults": self.fault_names,
+            "fault_details": [f.to_dict() for f in self.faults],
+        }
+
+
+# -- centre-of-mass path ------------------------------------------------------------------
+@dataclass(frozen=True)
+class HingePath:
+    """The centre-of-mass path of one candidate rep, from :func:`hinge_path`.
+
+    Attributes
+    ----------
+    z_m : (N,) ndarray
+        CoM height relative to the window's start (m, negative = lower).
+    depth_m : float
+        Deepest drop (m, positive).
+    i_bottom : int
+        Index of the deepest sample.
+    recovery : float
+        How much of the drop has been regained at the window's last sample (0..1+).
+    set_down : tuple[int, int] or None
+        First and last index of a set-down (load on the floor), if any.
+    set_down_fz_n : float
+        Mean force during the set-down (the body alone), NaN without one.
+    """
+
+    z_m: np.ndarray
+    depth_m: float
+    i_bottom: int
+    recovery: float
+    set_down: tuple[int, int] | None
+    set_down_fz_n: float
+
+
+def set_down_span(t_s: np.ndarray, fz_n: np.ndarray, weight_n: float) -> tuple[int, int] | None:
+    """The longest stretch where a held load sits on the floor, if it is one.
+
+    Parameters
+    ----------
+    t_s : (N,) ndarray
+        Times (s), evenly spaced.
+    fz_n : (N,) ndarray
+        Low-passed vertical force (N).
+    weight_n : float
+        Standing weight with the load held (N).
+
+    Returns
+    -------
+    (i0, i1) or None
+        Indices of the first and last sample below ``weight_n`` by more than
+        :data:`SET_DOWN_DROP_FRACTION`, when that stretch lasts at least
+        :data:`SET_DOWN_MIN_S`.
+    """
+    low = fz_n < weight_n * (1.0 - SET_DOWN_DROP_FRACTION)
+    if not low.any():
+        return None
+    edges = np.diff(np.concatenate([[0], low.astype(np.int8), [0]]))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1) - 1
+    k = int(np.argmax(ends - starts))
+    i0, i1 = int(starts[k]), int(ends[k])
+    if t_s[i1] - t_s[i0] < SET_DOWN_MIN_S:
+        return None
+    return i0, i1
+
+
+def hinge_path(
+    t_s: np.ndarray,
+    fz_n: np.ndarray,
+    weight_n: float,
+    *,
+    closed: bool = False,
+    zero_impulse: bool = True,
+    skew_cop_mm: np.ndarray | None = None,
+    skew_limit_s_per_mm: float = 0.0,
+    rest_before_s: float | None = None,
+) -> HingePath:
+    """Centre-of-mass height over a window that starts with the person standing still.
+
+    Parameters
+    ----------
+    t_s : (N,) ndarray
+        Sample times (s), evenly spaced, N >= 3.
+    fz_n : (N,) ndarray
+        Vertical force (N), low-passed.
+    weight_n : float
+        Standing weight (N): recognises a set-down, and is the reference force when
+        ``zero_impulse`` is False.
+    closed : bool
+        The window also ends standing still at the starting height (a finished rep): the
+        leftover drift is removed so the path ends at zero.
+    zero_impulse : bool
+        The window ends at rest, so the reference force is the window's own mean (no drift
+        from an error in ``weight_n``). False for a window ending mid-movement, where only
+        ``weight_n`` can serve (and its error drifts the path quadratically).
+    skew_cop_mm : (N, 2) ndarray, optional
+        CoP of a closed window from a plate whose cells convert at different moments (an
+        HX711 each, up to one conversion period apart). Such a plate misreads the force in
+        proportion to the CoP velocity, fz_err = -fz k . dCoP/dt; the closure then fits k
+        along the CoP's main direction of travel instead of a constant drift.
+    skew_limit_s_per_mm : float
+        Largest physical |k| (two conversion periods over the cell spacing).
+    rest_before_s : float, optional
+        The person is known to stand still before this time (a first pass found the
+        start): that stretch adds no tremor to the path.
+
+    Returns
+    -------
+    HingePath
+    """
+    t = np.asarray(t_s, dtype=float)
+    fz = np.asarray(fz_n, dtype=float)
+    n = t.shape[0]
+    rest = np.zeros(n, dtype=bool)
+    if rest_before_s is not None:
+        rest[: int(np.searchsorted(t, rest_before_s))] = True
+    span = set_down_span(t, fz, weight_n)
+    set_down_fz = float("nan")
+    if span is not None:
+        i0, i1 = span
+        # The bell's weight comes off and goes back on at the edges; the body is at rest
+        # from a little before the first drop to a little after the last.
+        drop = weight_n - float(np.median(fz[i0 : i1 + 1]))
+        edge = fz < weight_n - 0.25 * drop
+        lo = i0
+        while lo > 0 and edge[lo - 1]:
+            lo -= 1
+        hi = i1
+        while hi < n - 1 and edge[hi + 1]:
+            hi += 1
+        margin = int(round(SET_DOWN_MARGIN_S / max(t[1] - t[0], 1e-9)))
+        rest[max(lo - margin, 0) : min(hi + margin, n - 1) + 1] = True
+        core = slice(i0 + (i1 - i0) // 4, i1 - (i1 - i0) // 4 + 1)
+        set_down_fz = float(np.mean(fz[core]))
+    # Each stretch of movement between rests starts at rest (v = 0) and, except perhaps the
+    # last, ends at rest: its own mean force is the weight it moved against.
+    v = np.zeros(n)
+    z = np.zeros(n)
+    edges = np.diff(np.concatenate([[1], rest.astype(np.int8), [1]]))
+    starts = np.flatnonzero(edges == -1)
+    ends = np.flatnonzero(edges == 1) - 1
+    level = 0.0
+    last = None
+    for a, b in zip(starts, ends, strict=True):
+        seg = slice(a, b + 1)
+        f = fz[seg]
+        if b == n - 1 and not zero_impulse:
+            w_n = float(weight_n)
+        else:
+            w_n = float(np.mean(f))
+        acc = (f / w_n - 1.0) * G_M_S2
+        ts = t[seg]
+        dt = np.diff(ts)
+        vs = np.concatenate([[0.0], np.cumsum(0.5 * (acc[1:] + acc[:-1]) * dt)])
+        zs = level + np.concatenate([[0.0], np.cumsum(0.5 * (vs[1:] + vs[:-1]) * dt)])
+        v[seg] = vs
+        z[seg] = zs
+        level = float(zs[-1])
+        z[b + 1 :] = level  # a rest keeps the height it was reached at
+        last = (a, b)
+    if closed and last is not None and last[1] == n - 1 and n - last[0] > 2:
+        a = last[0]
+        cop = None if skew_cop_mm is None else np.asarray(skew_cop_mm, dtype=float)[a:]
+        z[a:] = _close_path(t[a:], v[a:], z[a:], cop, skew_limit_s_per_mm)
+    i_b = int(np.argmin(z))
+    depth = float(-z[i_b])
+    recovery = float((z[-1] - z[i_b]) / depth) if depth > 0 else 0.0
+    return HingePath(
+        z_m=z,
+        depth_m=depth,
+        i_bottom=i_b,
+        recovery=recovery,
+        set_down=span,
+        set_down_fz_n=set_down_fz,
+    )
+
+
+def _close_path(
+    t: np.ndarray,
+    v: np.ndarray,
+    z: np.ndarray,
+    skew_cop_mm: np.ndarray | None,
+    limit: float,
+) -> np.ndarray:
+    """The last stretch of a finished rep's path, corrected to end at height zero.
+
+    The stretch starts at rest at height ``z[0]`` (the start, or the end of a set-down);
+    the corrections are zero there and grow with time.
+    """
+    span_s = t - t[0]
+    big_t = span_s[-1]
+    if skew_cop_mm is None or limit <= 0:
+        return z - z[-1] * span_s / big_t
+    d = skew_cop_mm - skew_cop_mm[0]
+    i = int(np.argmax(np.hypot(d[:, 0], d[:, 1])))
+    reach = float(np.hypot(*d[i]))
+    if reach < 1.0:
+        return z - z[-1] * span_s / big_t
+    p = d @ (d[i] / reach)
+    dt = np.diff(t)
+    big_p = np.concatenate([[0.0], np.cumsum(0.5 * (p[1:] + p[:-1]) * dt)])
+    # Unknowns: a constant acceleration bias b and the skew k. With the velocity error
+    # g k p(t) and the height error g k P(t), a finished rep ends at rest at height zero:
+    #   v[-1] - b T + g k p[-1] = 0,   z[-1] - b T^2 / 2 + g k P[-1] = 0.
+    m = np.array([[big_t, -G_M_S2 * p[-1]], [0.5 * big_t**2, -G_M_S2 * big_p[-1]]])
+    rhs = np.array([v[-1], z[-1]])
+    k = float(np.linalg.solve(m, rhs)[1]) if abs(np.linalg.det(m)) > 1e-12 else 0.0
+    k = float(np.clip(k, -limit, limit))
+    b = 2.0 * (z[-1] + G_M_S2 * k * big_p[-1]) / big_t**2
+    return z - 0.5 * b * span_s**2 + G_M_S2 * k * big_p
+
+
+def _crossing_s(t: np.ndarray, zn: np.ndarray, i_bottom: int, level: float) -> tuple[float, float]:
+    """Times the normalised drop ``zn`` (0 standing, 1 bottom) crosses ``level`` before and
+    after the bottom, linearly interpolated; the window's ends if it never does."""
+    before = np.flatnonzero(zn[: i_bottom + 1] < level)
+    if before.size:
+        k = int(before[-1])
+        frac = (level - zn[k]) / max(zn[k + 1] - zn[k], 1e-12)
+        t_down = t[k] + frac * (t[k + 1] - t[k])
+    else:
+        t_down = t[0]
+    after = np.flatnonzero(zn[i_bottom:] < level)
+    if after.size:
+        k = i_bottom + int(after[0])
+        frac = (zn[k - 1] - level) / max(zn[k - 1] - zn[k], 1e-12)
+        t_up = t[k - 1] + frac * (t[k] - t[k - 1])
+    else:
+        t_up = t[-1]
+    return float(t_down), float(t_up)
+
+
+@dataclass(frozen=True)
+class HingeTiming:
+    """Start, bottom and lockout of a rep from its CoM path (s)."""
+
+    start_s: float
+    bottom_s: float
+    lockout_s: float
+
+
+def hinge_timing(t_s: np.ndarray, path: HingePath, fz_n: np.ndarray | None = None) -> HingeTiming:
+    """Start, bottom and lockout times from a closed :class:`HingePath`.
+
+    With a set-down the bottom is the middle of the set-down, between the times the force
+    crosses half-way down and half-way back up. Otherwise it is the midpoint of the 90 %
+    depth crossings, shifted by the minimum-jerk asymmetry correction.
+
+    Parameters
+    ----------
+    t_s : (N,) ndarray
+        Sample times of the path (s).
+    path : HingePath
+        From :func:`hinge_path` with ``closed=True``.
+    fz_n : (N,) ndarray, optional
+        The force the path came from; needed only to time a set-down at half depth.
+    """
+    t = np.asarray(t_s, dtype=float)
+    zn = -path.z_m / max(path.depth_m, 1e-9)
+    d90, u90 = _crossing_s(t, zn, path.i_bottom, 0.9)
+    d20, u20 = _crossing_s(t, zn, path.i_bottom, 0.2)
+    width = TAU90 - TAU20
+    descent_s = max(d90 - d20, 0.0) / width
+    ascent_s = max(u20 - u90, 0.0) / width
+    start = d20 - TAU20 * descent_s
+    lockout = u20 + TAU20 * ascent_s
+    bottom = 0.5 * (d90 + u90) + ASYMMETRY_SHRINK * 0.5 * (1.0 - TAU90) * (descent_s - ascent_s)
+    if path.set_down is not None and fz_n is not None:
+        i0, i1 = path.set_down
+        fz = np.asarray(fz_n, dtype=float)
+        # Half-way crossings of the drop: the edges found by set_down_span are only 4 %
+        # down, so walk inward to where the force is half-way between the standing weight
+        # (the window's first samples) and the set-down level.
+        standing = float(np.median(fz[: max(3, i0 // 4)]))
+        level = 0.5 * (standing + path.set_down_fz_n)
+        below = fz < level
+        a = i0
+        while a < i1 and not below[a]:
+            a += 1
+        b = i1
+        while b > a and not below[b]:
+            b -= 1
+        bottom = 0.5 * (t[a] + t[b])
+    bottom = float(np.clip(bottom, start, lockout))
+    return HingeTiming(start_s=float(start), bottom_s=bottom, lockout_s=float(lockout))
+
+
+# -- measuring a rep ----------------------------------------------------------------------
+def _window_mean(t: np.ndarray, x: np.ndarray, centre_s: float, half_s: float) -> float:
+    sel = (t >= centre_s - half_s) & (t <= centre_s + half_s)
+    if not sel.any():
+        sel = np.zeros(t.shape[0], dtype=bool)
+        sel[int(np.argmin(np.abs(t - centre_s)))] = True
+    return float(np.mean(x[sel]))
+
+
+def measure_rep(
+    index: int,
+    t_s: np.ndarray,
+    fz_n: np.ndarray,
+    x_mm: np.ndarray,
+    y_mm: np.ndarray,
+    timing: HingeTiming,
+    path: HingePath,
+    stance: StanceSetup,
+    baseline_mm: tuple[float, float],
+    weight_n: float,
+    body_mass_kg: float | None,
+    thresholds: Thresholds,
+) -> Rep:
+    """Zones, shifts, load and faults of one rep whose timing is known.
+
+    Parameters
+    ----------
+    index : int
+        Rep number.
+    t_s, fz_n, x_mm, y_mm : (N,) ndarray
+        The rep's window: times (s), low-passed force (N) and combined CoP (mm).
+    timing : HingeTiming
+        From :func:`hinge_timing`.
+    path : HingePath
+        From :func:`hinge_path`.
+    stance : StanceSetup
+        Feet and zones.
+    baseline_mm : (float, float)
+        Standing CoP (x, y) before the rep (mm).
+    weight_n : float
+        Standing weight with any load (N).
+    body_mass_kg : float or None
+        The person's own mass, if known.
+    thresholds : Thresholds
+        Fault limits.
+    """
+    t = np.asarray(t_s, dtype=float)
+    x_base, y_base = baseline_mm
+    b = stance.back_foot_fraction(x_base)
+
+    x_bot = _window_mean(t, x_mm, timing.bottom_s, BOTTOM_HALF_WINDOW_S)
+    y_bot = _window_mean(t, y_mm, timing.bottom_s, BOTTOM_HALF_WINDOW_S)
+    xl_bot, yl_bot = stance.lead_foot_cop_mm(x_bot, y_bot, b)
+    zone_bottom = str(stance.zone_of(xl_bot, yl_bot))
+    frac_bottom = float(stance.foot_fraction(yl_bot))
+
+    in_rep = (t >= timing.start_s) & (t <= timing.lockout_s)
+    if not in_rep.any():
+        in_rep[:] = True
+    xl, yl = stance.lead_foot_cop_mm(x_mm[in_rep], y_mm[in_rep], b)
+    codes = stance.zone_codes(xl, yl)
+    counts = np.bincount(codes.astype(np.int64), minlength=OFF_CODE + 1)
+    fractions = {str(ZONE_NAMES[k]): float(counts[k] / codes.shape[0]) for k in range(OFF_CODE + 1)}
+
+    lateral = None
+    if stance.is_kickstand:
+        lateral = stance.lead_sign * (x_bot - x_base)
+    lock_from = max(timing.lockout_s - LOCKOUT_HALF_WINDOW_S, t[0])
+    lock_sel = (t >= lock_from) & (t <= timing.lockout_s + LOCKOUT_HALF_WINDOW_S)
+    if not lock_sel.any():
+        lock_sel[-1] = True
+    lockout_shift = float(np.mean(y_mm[lock_sel])) - y_base
+
+    body = body_mass_kg
+    set_down = path.set_down is not None
+    if set_down and np.isfinite(path.set_down_fz_n):
+        load = (weight_n - path.set_down_fz_n) / G_M_S2
+    elif body is not None:
+        load = weight_n / G_M_S2 - body
+    else:
+        load = None
+    if load is not None and load < MIN_LOAD_KG:
+        load = 0.0
+
+    faults: list[Fault] = []
+    cut = stance.zone_cuts[0]
+    if zone_bottom == ZONES[0]:
+        faults.append(
+            Fault(
+                "heel_shift",
+                100.0 * frac_bottom,
+                100.0 * cut,
+                "% of foot length from the heel",
+                CUES["heel_shift"],
+            )
+        )
+    if lateral is not None and lateral < thresholds.lateral_shift_min_mm:
+        faults.append(
+            Fault(
+                "lateral_shift",
+                lateral,
+                thresholds.lateral_shift_min_mm,
+                "mm toward the lead foot",
+                CUES["lateral_shift"],
+            )
+        )
+    if lockout_shift < -thresholds.backward_lean_mm:
+        faults.append(
+            Fault(
+                "backward_lean",
+                lockout_shift,
+                -thresholds.backward_lean_mm,
+                "mm AP from the standing baseline (+ forward)",
+                CUES["backward_lean"],
+            )
+        )
+    return Rep(
+        index=index,
+        start_s=timing.start_s,
+        bottom_s=timing.bottom_s,
+        lockout_s=timing.lockout_s,
+        end_s=timing.lockout_s,
+        stance=stance.stance,
+        zone_at_bottom=zone_bottom,
+        zone_fractions=fractions,
+        lateral_shift_mm=None if lateral is None else float(lateral),
+        lockout_shift_mm=lockout_shift,
+        lockout_hold_s=None,
+        load_kg=None if load is None else float(load),
+        faults=faults,
+        depth_m=path.depth_m,
+        bottom_foot_fraction=frac_bottom,
+        set_down=set_down,
+        back_foot_fraction=b,
+    )
+
+
+# -- sets and sessions ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class SetSummary:
+    """A set: consecutive reps of one file in one stance.
+
+    Attributes
+    ----------
+    file : str or None
+        Where the reps came from.
+    stance : str
+        Their stance.
+    n_reps : int
+        Number of reps.
+    rep_indices : tuple[int, ...]
+        Rep indices in the file.
+    mean_descent_s, mean_ascent_s, mean_hold_s : float
+        Means over the set (NaN when no rep has the value).
+    mean_lateral_shift_mm : float or None
+        Mean lateral shift (kickstand only).
+    mean_lockout_shift_mm : float
+        Mean lockout AP shift.
+    load_kg : float or None
+        Median load.
+    zone_at_bottom_counts : dict[str, int]
+        Reps per zone at the bottom.
+    fault_counts : dict[str, int]
+        Reps per fault.
+    """
+
+    file: str | None
+    stance: str
+    n_reps: int
+    rep_indices: tuple[int, ...]
+    mean_descent_s: float
+    mean_ascent_s: float
+    mean_hold_s: float
+    mean_lateral_shift_mm: float | None
+    mean_lockout_shift_mm: float
+    load_kg: float | None
+    zone_at_bottom_counts: dict[str, int]
+    fault_counts: dict[str, int]
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+
+        def r(x: float | None, nd: int = 2) -> float | None:
+            return None if x is None or not np.isfinite(x) else round(float(x), nd)
+
+        return {
+            "file": self.file,
+            "stance": self.stance,
+            "n_reps": self.n_reps,
+            "rep_indices": list(self.rep_indices),
+            "mean_descent_s": r(self.mean_descent_s),
+            "mean_ascent_s": r(self.mean_ascent_s),
+            "mean_hold_s": r(self.mean_hold_s),
+            "mean_lateral_shift_mm": r(self.mean_lateral_shift_mm, 1),
+            "mean_lockout_shift_mm": r(self.mean_lockout_shift_mm, 1),
+            "load_kg": r(self.load_kg, 1),
+            "zone_at_bottom_counts": dict(self.zone_at_bottom_counts),
+            "fault_counts": dict(self.fault_counts),
+        }
+
+
+def _nanmean(values: Iterable[float | None]) -> float:
+    arr = np.array([v for v in values if v is not None and np.isfinite(v)], dtype=float)
+    return float(arr.mean()) if arr.size else float("nan")
+
+
+def summarise_set(reps: Sequence[Rep], file: str | None = None) -> SetSummary:
+    """Summary of one set (all ``reps`` share a file and stance).
+
+    Parameters
+    ----------
+    reps : sequence of Rep
+        The set's reps, at least one.
+    file : str, optional
+        The file they came from.
+    """
+    if not reps:
+        raise ValueError("a set needs at least one rep")
+    lateral = [r.lateral_shift_mm for r in reps if r.lateral_shift_mm is not None]
+    loads = [r.load_kg for r in reps if r.load_kg is not None]
+    return SetSummary(
+        file=file,
+        stance=reps[0].stance,
+        n_reps=len(reps),
+        rep_indices=tuple(r.index for r in reps),
+        mean_descent_s=_nanmean(r.descent_s for r in reps),
+        mean_ascent_s=_nanmean(r.ascent_s for r in reps),
+        mean_hold_s=_nanmean(r.lockout_hold_s for r in reps),
+        mean_lateral_shift_mm=_nanmean(lateral) if lateral else None,
+        mean_lockout_shift_mm=_nanmean(r.lockout_shift_mm for r in reps),
+        load_kg=float(np.median(loads)) if loads else None,
+        zone_at_bottom_counts={
+            z: sum(r.zone_at_bottom == z for r in reps) for z in (*ZONES, "off")
+        },
+        fault_counts={f: sum(f in r.fault_names for r in reps) for f in FAULT_NAMES},
+    )
+
+
+def group_sets(reps: Sequence[Rep]) -> list[list[Rep]]:
+    """Split reps (in time order) into sets: a new set whenever the stance changes."""
+    sets: list[list[Rep]] = []
+    for rep in reps:
+        if not sets or sets[-1][-1].stance != rep.stance:
+            sets.append([])
+        sets[-1].append(rep)
+    return sets
+
+
+@dataclass(frozen=True)
+class Asymmetry:
+    """Left/right asymmetry of the kickstand lateral shift.
+
+    ``index_pct`` = 100 * |L - R| / ((|L| + |R|) / 2), with L and R the mean lateral shift
+    (mm toward the lead foot) of the reps led by the left and by the right foot: 0 % is
+    perfect symmetry, 100 % one side shifting three times as far as the other. None when a
+    side has no reps or neither side shifts at all.
+    """
+
+    left_mean_mm: float | None
+    right_mean_mm: float | None
+    index_pct: float | None
+    flag: bool
+    threshold_pct: float
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form (``lateral_shift_index_pct``, ``flag``, ...)."""
+
+        def r(x: float | None) -> float | None:
+            return None if x is None else round(float(x), 1)
+
+        return {
+            "lateral_shift_index_pct": r(self.index_pct),
+            "flag": self.flag,
+            "threshold_pct": self.threshold_pct,
+            "left_lead_mean_shift_mm": r(self.left_mean_mm),
+            "right_lead_mean_shift_mm": r(self.right_mean_mm),
+        }
+
+
+# Below this mean shift on both sides there is nothing to compare (noise over noise).
+ASYMMETRY_MIN_SHIFT_MM = 1.0
+
+
+def lateral_asymmetry(reps: Iterable[Rep], threshold_pct: float) -> Asymmetry:
+    """Asymmetry index of the lateral shift between left-lead and right-lead kickstand reps.
+
+    Parameters
+    ----------
+    reps : iterable of Rep
+        Any reps; only kickstand reps with a lateral shift count.
+    threshold_pct : float
+        Flag when the index exceeds this (:attr:`Thresholds.asymmetry_flag_pct`).
+    """
+    reps = list(reps)
+    left = [r.lateral_shift_mm for r in reps if r.stance == "kickstand-left"]
+    right = [r.lateral_shift_mm for r in reps if r.stance == "kickstand-right"]
+    left_mean = _nanmean(left) if left else None
+    right_mean = _nanmean(right) if right else None
+    index = None
+    if left_mean is not None and right_mean is not None:
+        scale = 0.5 * (abs(left_mean) + abs(right_mean))
+        if scale >= ASYMMETRY_MIN_SHIFT_MM:
+            index = 100.0 * abs(left_mean - right_mean) / scale
+    return Asymmetry(
+        left_mean_mm=left_mean,
+        right_mean_mm=right_mean,
+        index_pct=index,
+        flag=index is not None and index > threshold_pct,
+        threshold_pct=float(threshold_pct),
+    )

@@ -1,0 +1,1232 @@
+"""The streaming hinge analyser: sample blocks in, body mass, reps and faults out.
+
+One code path serves the live screen and the review of a recording: :class:`HingeAnalyser`
+is fed blocks of the acquisition ring's columns as they arrive, and
+:func:`analyse_series` feeds a whole recording through the same analyser in large blocks.
+Every decision is taken at a sample fixed by the data (never by where a block happens to
+end) and every filter is a recursion carried across blocks, so the reps found live and
+offline are identical.
+
+Signal path, per sample:
+
+1. glitches (an HX711 reading all ones): above 150 Hz a centred median of three raw
+   samples (one sample of delay); at every rate a causal gate that holds a jump in force or
+   CoP until it has persisted, for the state machine, and a centred running median of the
+   window for every measurement;
+2. averaging in groups of k samples down to at most :data:`ANALYSIS_RATE_MAX_HZ`, each
+   group stamped at the middle of the time it covers (an HX711 sample is the mean over the
+   conversion period before its time stamp);
+3. causal 2nd-order Butterworth low-pass (:data:`LOWPASS_HZ`) of force and CoP for the
+   state machine; the per-rep measurements use the group means of the rep's window,
+   low-passed forwards and backwards (zero phase).
+
+State machine (:attr:`HingeAnalyser.state`): ``waiting`` (nobody on the plate) ->
+``weighing`` (on, waiting for 1 s of stillness) -> ``standing`` -> ``descending`` ->
+``ascending`` -> ``holding`` (after the lockout) -> ``standing`` ...; ``off`` after stepping
+off. A rep must show the velocity lobes of a hinge (down, up, braking at the top, from the
+force summed over the last 0.8 s), and at the first quiet sample after them (force back at
+the standing weight, CoP still) the zero-impulse centre-of-mass path
+(:func:`analysis.reps.hinge_path`) must have dropped by :attr:`Thresholds.min_depth_m`:
+that sample is the lockout decision. Methods and measured accuracy:
+docs/analysis-methods.md.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import signal
+
+from analysis.reps import (
+    G_M_S2,
+    HingePath,
+    Rep,
+    SetSummary,
+    Thresholds,
+    group_sets,
+    hinge_path,
+    hinge_timing,
+    measure_rep,
+    summarise_set,
+)
+from analysis.stance import STANCES, StanceSetup
+from daq.errors import MidfootError
+
+# -- constants (reasons in docs/analysis-methods.md) ----------------------------------------
+RATE_PROBE_SAMPLES = 16
+ANALYSIS_RATE_MAX_HZ = 100.0
+LOWPASS_HZ = 4.0
+# At 10 Hz a 4 Hz cutoff would sit on Nyquist; keep it a safe fraction of the rate.
+LOWPASS_MAX_FRACTION = 0.35
+# An HX711 reading all ones replaces one cell's load by about zero or by thousands of
+# newtons, and throws the CoP towards or away from that corner. For the state machine's
+# filters (the rep measurements use a centred median instead) a jump of more than 8 % of the
+# force or 60 mm of CoP between two samples that does not persist into the next is a glitch.
+SPIKE_FRACTION = 0.08
+SPIKE_MIN_N = 30.0
+SPIKE_COP_MM = 60.0
+# A jump this large (or more than half the force) must persist for two samples: an
+# all-ones reading can repeat once when the chip's next conversion is missed.
+SPIKE_HUGE_N = 300.0
+# Someone is on the plate above this total force (a 15 kg child); below OFF_FRACTION of the
+# standing weight they have stepped off (one foot lifted carries half).
+ON_PLATE_N = 150.0
+OFF_FRACTION = 0.4
+# Stillness for the weigh-in: the low-passed force within 1.5 % of its own 0.3 s mean for a
+# whole second (standing tremor is ~0.3 % rms).
+STEADY_TAU_S = 0.3
+STEADY_FRACTION = 0.015
+WEIGH_STILL_S = 1.0
+# Movement onset from standing: a downward CoM velocity (the force integrated over the last
+# 0.8 s), or a force swing, or a CoP excursion from the standing baseline.
+VELOCITY_WINDOW_S = 0.8
+ONSET_V_M_S = 0.03
+ONSET_FZ_FRACTION = 0.03
+ONSET_COP_MM = 20.0
+# The velocity window still holds the end of the ascent for its own length after lockout.
+HOLD_REFRACTORY_S = VELOCITY_WINDOW_S + 0.1
+# Quiet: force back within 1.5 % of the standing weight and the CoP moving slower than this.
+QUIET_FZ_FRACTION = 0.015
+QUIET_SPEED_MM_S = 60.0
+QUIET_LOWPASS_MIN_HZ = 40.0
+# While a rep is under way the CoM path is checked every PROGRESS_STRIDE_S, and at quiet
+# samples no more often than QUIET_STRIDE_S.
+PROGRESS_STRIDE_S = 0.2
+QUIET_STRIDE_S = 0.05
+# Share of the drop that must be regained at the lockout. The zero-impulse path of a rep
+# scatters by +-25 % at its lockout (tremor integrated twice) and stays below 25 % until
+# three quarters of the ascent, so half separates the two.
+RECOVERY_MIN = 0.5
+# The bottom must be at least this far behind a lockout candidate.
+MIN_ASCENT_S = 0.3
+# A hinge's CoM gains this velocity within VELOCITY_WINDOW_S going down and again coming up;
+# an onset not followed by such a descent within NO_DESCENT_S was not a rep.
+MOVE_V_M_S = 0.045
+NO_DESCENT_S = 2.5
+# Even the slowest descent (0.12 m in 2.5 s) shows that velocity within ~0.8 s of starting:
+# the person was still standing this long before it.
+DESCENT_LEAD_S = 2.0
+# A movement that stays shallow and quiet this long was not a rep (a slow descent keeps the
+# force within the quiet band for up to ~2.5 s); one that lasts longer
+# than MAX_REP_S is abandoned.
+ABORT_QUIET_S = 3.0
+MAX_REP_S = 12.0
+# The CoM path starts this long before the onset (a descent lasts up to ~2.5 s), never
+# earlier than the end of the previous rep.
+PRE_ONSET_S = 2.5
+STILL_V_M_S = 0.01
+PRE_REST_S = 0.5
+REST_AFTER_LOCKOUT_S = 0.3
+# Standing-baseline windows: before each rep, from BASELINE_LEAD_S to BASELINE_GAP_S before
+# its start, once the previous hold has settled. A window whose CoP lies further than
+# BASELINE_RESET_MM from the running baseline means the feet moved: start afresh.
+BASELINE_LEAD_S = 2.0
+FIRST_BASELINE_LEAD_S = 4.0
+BASELINE_GAP_S = 0.3
+BASELINE_MIN_S = 0.4
+BASELINE_SETTLE_S = 0.7
+BASELINE_RESET_MM = 20.0
+# Below QUIET_LOWPASS_MIN_HZ the cells are HX711s converting up to a period apart: the
+# closed CoM path then also fits the force error this skew causes while the CoP moves,
+# bounded by two periods over this cell spacing (the default plate's).
+CHANNEL_SPAN_MM = 500.0
+# A gap in the time stamps longer than this (a reconnect) restarts the analysis.
+MAX_GAP_S = 0.5
+HISTORY_S = 45.0
+# Offline analysis feeds this many samples at a time.
+OFFLINE_BLOCK_SAMPLES = 1 << 16
+
+
+# -- events -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BodyMassMeasured:
+    """The standing weight was measured.
+
+    Attributes
+    ----------
+    t_s : float
+        Time of the measurement (s).
+    body_mass_kg : float
+        The analyser's body mass after it: the first still weigh-in, or the weight with a
+        kettlebell set down on the floor (``source="set-down"``).
+    standing_mass_kg : float
+        Everything on the plate while standing (body plus any held load), kg.
+    source : str
+        ``"weigh-in"`` or ``"set-down"``.
+    """
+
+    t_s: float
+    body_mass_kg: float
+    standing_mass_kg: float
+    source: str = "weigh-in"
+
+
+@dataclass(frozen=True)
+class RepStarted:
+    """A descent deep enough to be a rep is under way."""
+
+    t_s: float
+    index: int
+
+
+@dataclass(frozen=True)
+class RepAborted:
+    """A movement announced by :class:`RepStarted` did not finish as a rep."""
+
+    t_s: float
+    index: int
+
+
+@dataclass(frozen=True)
+class RepCompleted:
+    """A rep reached lockout; ``rep.lockout_hold_s`` is None until :class:`HoldUpdated`.
+
+    ``t_s`` is the data time at which the analyser knew (the lockout candidate's sample).
+    """
+
+    rep: Rep
+    t_s: float = float("nan")
+
+
+@dataclass(frozen=True)
+class HoldUpdated:
+    """The lockout hold of rep ``index`` ended after ``hold_s`` seconds."""
+
+    t_s: float
+    index: int
+    hold_s: float
+
+
+Event = BodyMassMeasured | RepStarted | RepAborted | RepCompleted | HoldUpdated
+
+
+# -- signal conditioning -----------------------------------------------------------------------
+class _Conditioner:
+    """Spike gate, group averaging and the causal filters, carried across blocks."""
+
+    def __init__(self, fs_hz: float) -> None:
+        self.fs_raw = float(fs_hz)
+        self.k = max(1, int(round(self.fs_raw / ANALYSIS_RATE_MAX_HZ)))
+        if self.fs_raw / self.k < 0.5 * ANALYSIS_RATE_MAX_HZ and self.k > 1:
+            self.k -= 1
+        self.fs = self.fs_raw / self.k
+        self.dt = 1.0 / self.fs
+        # An HX711 glitch can repeat once (the chip's next conversion missed, the sample
+        # marked stale): a median of five removes both; at 10 Hz five samples would blunt
+        # the movement itself, and a repeat is rare, so three.
+        self.median_half = 2 if self.fs >= QUIET_LOWPASS_MIN_HZ else 1
+        cutoff = min(LOWPASS_HZ, LOWPASS_MAX_FRACTION * self.fs)
+        self.cutoff_hz = cutoff
+        self.sos = signal.butter(2, cutoff, fs=self.fs, output="sos")
+        self._sos_zi_unit = signal.sosfilt_zi(self.sos)
+        self._pad = 3 * (2 * self.sos.shape[0] + 1)
+        # The running sum over L samples as the recursion s[n] = s[n-1] + x[n] - x[n-L]: a
+        # recursive filter gives the same bits however the samples are split into blocks
+        # (scipy runs an FIR filter through a convolution, which does not).
+        self.sum_len = max(2, int(round(VELOCITY_WINDOW_S * self.fs)))
+        self.sum_b = np.zeros(self.sum_len + 1)
+        self.sum_b[0], self.sum_b[-1] = 1.0, -1.0
+        self.sum_a = np.array([1.0, -1.0])
+        self.a_steady = float(np.exp(-self.dt / STEADY_TAU_S))
+        self._zi: dict[str, np.ndarray] | None = None
+        self._gate_tail: np.ndarray | None = None  # (fz, x, y) of the last two groups
+        self._prev_out: np.ndarray | None = None  # last gated output
+        self._holding = False  # the last output is a held value, not the last sample
+        self._tail: np.ndarray | None = None  # last two raw rows, for the median
+        self._carry = np.zeros((0, 4))  # raw (t, fz, x, y) waiting to fill a group
+        self._prev_lp_xy: np.ndarray | None = None
+
+    def zero_phase(self, x: np.ndarray) -> np.ndarray:
+        """The low-pass run forwards and backwards over the rows of ``x`` (no delay).
+
+        Odd extension at both ends (as scipy's sosfiltfilt), filter state started at the
+        first value; the rows are filtered together in one call.
+        """
+        pad = min(self._pad, x.shape[1] - 1)
+        left = 2 * x[:, :1] - x[:, pad:0:-1]
+        right = 2 * x[:, -1:] - x[:, -2 : -pad - 2 : -1]
+        ext = np.concatenate([left, x, right], axis=1)
+        y, _ = signal.sosfilt(self.sos, ext, axis=1, zi=self._zi_rows(ext[:, 0]))
+        y, _ = signal.sosfilt(self.sos, y[:, ::-1], axis=1, zi=self._zi_rows(y[:, -1]))
+        return y[:, ::-1][:, pad : pad + x.shape[1]]
+
+    def _zi_rows(self, first: np.ndarray) -> np.ndarray:
+        """sosfilt state (n_sections, rows, 2) for rows starting at ``first``."""
+        return self._sos_zi_unit[:, None, :] * first[None, :, None]
+
+    def _gate(self, rows: np.ndarray) -> np.ndarray:
+        """Causal spike gate over (N, 3) analysis-rate (fz, x, y); returns the gated copy.
+
+        A sample close to the last output is kept. One that is not is kept only once the
+        new level has persisted (the previous sample agrees with it; for a jump of more
+        than half the force, the previous two), else the last output is held. Only jumps
+        and the samples after a held one need this sequential rule, so the loop is short.
+        """
+        out = rows.copy()
+        tail = rows[:1] if self._gate_tail is None else self._gate_tail
+        ext = np.vstack([tail, rows])
+        k0 = tail.shape[0]
+        before = ext[k0 - 1 : -1]
+        thr = np.maximum(SPIKE_MIN_N, SPIKE_FRACTION * np.abs(before[:, 0]))
+        jump = (np.abs(rows[:, 0] - before[:, 0]) > thr) | (
+            np.hypot(rows[:, 1] - before[:, 1], rows[:, 2] - before[:, 2]) > SPIKE_COP_MM
+        )
+        last_out = ext[k0 - 1] if self._prev_out is None else self._prev_out
+
+        def close(a: np.ndarray, b: np.ndarray) -> bool:
+            limit = max(SPIKE_MIN_N, SPIKE_FRACTION * abs(b[0]))
+            return abs(a[0] - b[0]) <= limit and math.hypot(a[1] - b[1], a[2] - b[2]) <= (
+                SPIKE_COP_MM
+            )
+
+        todo = [int(n) for n in np.flatnonzero(jump)]
+        if self._holding:
+            todo.append(0)  # the previous block ended on a held sample
+        heapq.heapify(todo)
+        done: set[int] = set()
+        while todo:
+            n = heapq.heappop(todo)
+            if n in done:
+                continue
+            done.add(n)
+            last = out[n - 1] if n > 0 else last_out
+            if close(rows[n], last):
+                continue
+            huge = abs(rows[n, 0] - last[0]) > max(SPIKE_HUGE_N, 0.5 * abs(last[0]))
+            need = 2 if huge else 1
+            i = k0 + n
+            if i - need >= 0 and all(close(ext[i - k], rows[n]) for k in range(1, need + 1)):
+                continue
+            out[n] = last
+            if n + 1 < rows.shape[0]:
+                heapq.heappush(todo, n + 1)
+        self._gate_tail = ext[-2:].copy()
+        self._prev_out = out[-1].copy()
+        self._holding = (rows.shape[0] - 1) in done and not np.array_equal(out[-1], rows[-1])
+        return out
+
+    def _median3(self, rows: np.ndarray) -> np.ndarray:
+        """Centred median of three over raw (t, fz, x, y) rows, one sample behind."""
+        tail = rows[:1] if self._tail is None else self._tail
+        ext = np.vstack([tail, rows])
+        self._tail = ext[-2:].copy() if ext.shape[0] >= 2 else ext.copy()
+        if ext.shape[0] < 3:
+            return np.zeros((0, 4))
+        a, b, c = ext[:-2], ext[1:-1], ext[2:]
+        out = b.copy()
+        out[:, 1:] = _median_of_three(a[:, 1:], b[:, 1:], c[:, 1:])
+        return out
+
+    def push(self, t_s: np.ndarray, fz_n: np.ndarray, cop_mm: np.ndarray) -> dict | None:
+        """Condition new raw samples; returns new analysis-rate columns (or None)."""
+        x = np.nan_to_num(cop_mm[:, 0].astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        y = np.nan_to_num(cop_mm[:, 1].astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        fz = np.nan_to_num(fz_n.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        rows = np.column_stack([t_s, fz, x, y])
+        k = self.k
+        if k > 1:
+            # Above 150 Hz a one-sample delay costs nothing: a centred median removes
+            # single-sample spikes before they are averaged into a group.
+            rows = self._median3(rows)
+        if self._carry.shape[0]:
+            rows = np.vstack([self._carry, rows])
+        n_groups = rows.shape[0] // k
+        self._carry = rows[n_groups * k :].copy()
+        if n_groups == 0:
+            return None
+        grouped = rows[: n_groups * k]
+        if k > 1:
+            grouped = grouped.reshape(n_groups, k, 4).mean(axis=1)
+        t = grouped[:, 0] - 0.5 / self.fs_raw
+        fz_g, x_g, y_g = grouped[:, 1], grouped[:, 2], grouped[:, 3]
+        gated = self._gate(grouped[:, 1:])
+        fz_q, x_q, y_q = gated[:, 0], gated[:, 1], gated[:, 2]
+        if self._zi is None:
+            first = np.array([fz_g[0], x_g[0], y_g[0]])
+            self._zi = {
+                "fz": self._sos_zi_unit * first[0],
+                "x": self._sos_zi_unit * first[1],
+                "y": self._sos_zi_unit * first[2],
+                "steady": np.array([self.a_steady * first[0]]),
+                "sum": signal.lfiltic(
+                    self.sum_b,
+                    self.sum_a,
+                    np.full(self.sum_len, self.sum_len * first[0]),
+                    np.full(self.sum_len, first[0]),
+                ),
+            }
+            self._prev_lp_xy = np.vstack([first[1:], first[1:]])
+        zi = self._zi
+        fz_lp, zi["fz"] = signal.sosfilt(self.sos, fz_q, zi=zi["fz"])
+        x_lp, zi["x"] = signal.sosfilt(self.sos, x_q, zi=zi["x"])
+        y_lp, zi["y"] = signal.sosfilt(self.sos, y_q, zi=zi["y"])
+        a = self.a_steady
+        fz_mid, zi["steady"] = signal.lfilter([1.0 - a], [1.0, -a], fz_lp, zi=zi["steady"])
+        # Sum of the force over the last VELOCITY_WINDOW_S: with the standing weight W it
+        # gives the CoM velocity gained over that window, g dt (sum / W - L).
+        fz_sum, zi["sum"] = signal.lfilter(self.sum_b, self.sum_a, fz_lp, zi=zi["sum"])
+        # The quiet test must not lag: at low rates the ADC's own averaging over a sample
+        # period is filter enough, while the low-pass (or the gate holding a fast but real
+        # change for a sample) would delay the lockout by ~0.1 s. A glitch there only makes
+        # one sample not quiet.
+        # Unfiltered, the speed is taken over two sample periods to calm its noise.
+        unfiltered = self.fs < QUIET_LOWPASS_MIN_HZ
+        xy = np.column_stack([x_g, y_g] if unfiltered else [x_lp, y_lp])
+        lag = 2 if unfiltered else 1
+        assert self._prev_lp_xy is not None
+        ext = np.vstack([self._prev_lp_xy, xy])
+        step = ext[2:] - ext[2 - lag : ext.shape[0] - lag]
+        self._prev_lp_xy = ext[-2:].copy()
+        speed = np.hypot(step[:, 0], step[:, 1]) * self.fs / lag
+        steady = np.abs(fz_lp - fz_mid) < STEADY_FRACTION * np.maximum(fz_mid, ON_PLATE_N)
+        fz_quiet = fz_g if unfiltered else fz_lp
+        return {
+            "t": t,
+            "fz": fz_g,
+            "x": x_g,
+            "y": y_g,
+            "fz_lp": fz_lp,
+            "fz_quiet": fz_quiet,
+            "x_lp": x_lp,
+            "y_lp": y_lp,
+            "fz_sum": fz_sum,
+            "speed": speed,
+            "steady": steady,
+        }
+
+
+class _History:
+    """The newest analysis-rate samples, addressed by global sample index."""
+
+    def __init__(self, names: tuple[str, ...], keep: int) -> None:
+        self.keep = int(keep)
+        self.cap = 2 * self.keep + 1024
+        self.names = names
+        self.cols: dict[str, np.ndarray] = {}
+        self.base = 0  # global index of row 0
+        self.n = 0  # rows in use
+
+    @property
+    def end(self) -> int:
+        """Global index one past the newest sample."""
+        return self.base + self.n
+
+    def append(self, new: dict[str, np.ndarray]) -> None:
+        count = new["t"].shape[0]
+        if not self.cols:
+            self.cols = {
+                k: np.zeros(self.cap, dtype=bool if k == "steady" else np.float64)
+                for k in self.names
+            }
+        if self.n + count > self.cap:
+            drop = max(self.n - self.keep, 0)
+            if self.n - drop + count > self.cap:
+                self.cap = 2 * (self.n - drop + count) + 1024
+                for k in self.names:
+                    grown = np.zeros(self.cap, dtype=self.cols[k].dtype)
+                    grown[: self.n - drop] = self.cols[k][drop : self.n]
+                    self.cols[k] = grown
+            else:
+                for k in self.names:
+                    c = self.cols[k]
+                    c[: self.n - drop] = c[drop : self.n]
+            self.base += drop
+            self.n -= drop
+        for k in self.names:
+            self.cols[k][self.n : self.n + count] = new[k]
+        self.n += count
+
+    def view(self, name: str, g0: int, g1: int) -> np.ndarray:
+        """Column ``name`` for global indices [g0, g1) (clipped to what is kept)."""
+        a = max(g0 - self.base, 0)
+        b = max(min(g1 - self.base, self.n), a)
+        return self.cols[name][a:b]
+
+    def first_index(self, t_s: float, lo: int, hi: int) -> int:
+        """Global index of the first sample in [lo, hi) at or after ``t_s``."""
+        t = self.view("t", lo, hi)
+        return max(lo, self.base) + int(np.searchsorted(t, t_s, side="left"))
+
+
+_HISTORY_COLUMNS = (
+    "t",
+    "fz",
+    "x",
+    "y",
+    "fz_lp",
+    "fz_quiet",
+    "x_lp",
+    "y_lp",
+    "fz_sum",
+    "speed",
+    "steady",
+)
+
+
+def _median_of_three(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Elementwise median of three arrays."""
+    return np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
+
+
+def _first_true(mask: np.ndarray) -> int:
+    """Index of the first True, or -1."""
+    idx = int(np.argmax(mask)) if mask.size else 0
+    return idx if mask.size and mask[idx] else -1
+
+
+# -- the analyser --------------------------------------------------------------------------------
+class HingeAnalyser:
+    """Streaming hinge analysis of one person on one plate.
+
+    Parameters
+    ----------
+    stance : StanceSetup
+        Feet, stance and zones (change with :meth:`set_stance`).
+    thresholds : Thresholds, optional
+        Fault limits (defaults documented in docs/analysis-methods.md).
+    body_mass_kg : float, optional
+        The person's own mass, if known; otherwise the first still weigh-in (or a
+        kettlebell set down at the bottom of a rep) measures it.
+
+    Notes
+    -----
+    Feed it with :meth:`feed` from one thread. Reps are kept in :attr:`reps` (their
+    ``lockout_hold_s`` and ``end_s`` are filled in when the hold ends); each
+    :class:`RepCompleted` is emitted from the block holding the lockout decision sample,
+    measured at 0.06 s (median) and at most 0.19 s of data after the true lockout.
+    :attr:`state` is one of ``waiting``, ``weighing``, ``standing``, ``descending``,
+    ``ascending`` (from the first upward velocity lobe, i.e. braking into the bottom),
+    ``holding`` and ``off``.
+    """
+
+    def __init__(
+        self,
+        stance: StanceSetup | None = None,
+        thresholds: Thresholds | None = None,
+        *,
+        body_mass_kg: float | None = None,
+    ) -> None:
+        self.stance = stance if stance is not None else StanceSetup()
+        self.thresholds = thresholds if thresholds is not None else Thresholds()
+        self._body_mass_kg: float | None = None
+        self._body_mass_source: str | None = None
+        if body_mass_kg is not None:
+            self.body_mass_kg = body_mass_kg
+        self.reps: list[Rep] = []
+        self._full_reset()
+
+    # -- public state ---------------------------------------------------------------------
+    @property
+    def body_mass_kg(self) -> float | None:
+        """The person's mass (kg): given, weighed in, or seen with a load set down."""
+        return self._body_mass_kg
+
+    @body_mass_kg.setter
+    def body_mass_kg(self, value: float | None) -> None:
+        if value is None:
+            self._body_mass_kg = None
+            self._body_mass_source = None
+            return
+        value = float(value)
+        if not 10.0 <= value <= 400.0:
+            raise MidfootError(f"a body mass of {value} kg is implausible: give 10-400 kg")
+        self._body_mass_kg = value
+        self._body_mass_source = "given"
+
+    @property
+    def standing_mass_kg(self) -> float | None:
+        """Mass on the plate while standing (body plus any held load), kg."""
+        return None if self._weight_n is None else self._weight_n / G_M_S2
+
+    @property
+    def baseline_mm(self) -> tuple[float, float] | None:
+        """Standing CoP (x, y) of the current set, mm (None before the weigh-in)."""
+        if self._base_w <= 0:
+            return None
+        return self._base_x / self._base_w, self._base_y / self._base_w
+
+    @property
+    def back_foot_fraction(self) -> float:
+        """Estimated share of weight on the back foot (kickstand; 0 bilateral)."""
+        base = self.baseline_mm
+        return 0.0 if base is None else self.stance.back_foot_fraction(base[0])
+
+    @property
+    def rate_hz(self) -> float | None:
+        """Sample rate found in the first samples (None until then)."""
+        return None if self._cond is None else self._cond.fs_raw
+
+    def still_weight_kg(self) -> float | None:
+        """Mass on the plate if the last second was still (for a weigh-in), else None."""
+        if self._cond is None or self._hist.n == 0:
+            return None
+        h = self._hist
+        n_still = int(round(WEIGH_STILL_S * self._cond.fs))
+        g1 = h.end
+        g0 = g1 - n_still
+        if g0 < h.base:
+            return None
+        if not h.view("steady", g0, g1).all():
+            return None
+        fz = self._clean("fz", g0, g1)
+        if fz.mean() < ON_PLATE_N:
+            return None
+        return float(fz.mean()) / G_M_S2
+
+    def set_summaries(self) -> list[SetSummary]:
+        """Summaries of the reps so far, one per run of reps in the same stance."""
+        return [summarise_set(s) for s in group_sets(self.reps)]
+
+    # -- control ----------------------------------------------------------------------------
+    def set_stance(self, stance: StanceSetup | str) -> None:
+        """Use another stance from the next sample on; a new set (and baseline) begins.
+
+        Parameters
+        ----------
+        stance : StanceSetup or str
+            A full setup, or one of :data:`STANCES` keeping the foot geometry.
+        """
+        if isinstance(stance, str):
+            if stance not in STANCES:
+                raise MidfootError(f"unknown stance {stance!r}: use one of {', '.join(STANCES)}")
+            stance = self.stance.with_stance(stance)
+        self.stance = stance
+        self._reset_baseline()
+        if self.state in ("descending", "ascending"):
+            self.state = "standing"
+            self._rep = None
+
+    def reset(self) -> None:
+        """Start over: forget reps, weights and history (a given body mass stays)."""
+        body, source = self._body_mass_kg, self._body_mass_source
+        self.reps = []
+        self._full_reset()
+        if source == "given":
+            self._body_mass_kg, self._body_mass_source = body, source
+
+    def _full_reset(self) -> None:
+        self.state = "waiting"
+        self._cond: _Conditioner | None = None
+        self._probe: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._probe_n = 0
+        self._hist = _History(_HISTORY_COLUMNS, 1)
+        self._cursor = 0
+        self._last_t: float | None = None
+        self._events: list[Event] = []
+        self._weight_n: float | None = None
+        self._weigh_from = 0
+        self._rest_from = 0
+        self._velocity_from = 0
+        self._off_cleared = True
+        self._baseline_ok_from_s = float("-inf")
+        self._reset_baseline()
+        self._rep: dict | None = None
+        self._hold: dict | None = None
+        if self._body_mass_source != "given":
+            self._body_mass_kg = None
+            self._body_mass_source = None
+
+    def _reset_baseline(self) -> None:
+        self._base_x = 0.0
+        self._base_y = 0.0
+        self._base_fz = 0.0
+        self._base_w = 0.0
+        self._set_reps = 0
+
+    # -- feeding ----------------------------------------------------------------------------
+    def feed(self, columns: dict[str, np.ndarray]) -> list[Event]:
+        """Analyse a new block of samples.
+
+        Parameters
+        ----------
+        columns : dict of str to ndarray
+            At least ``t_s`` (N,) device seconds, ``fz_n`` (N,) newtons and ``cop_mm``
+            (N, 2) millimetres (x = ML, y = AP; NaN when nobody is on the plate), as in the
+            acquisition ring. Other columns are ignored.
+
+        Returns
+        -------
+        list
+            Events found in this block, in time order.
+        """
+        try:
+            t = np.asarray(columns["t_s"], dtype=np.float64).reshape(-1)
+            fz = np.asarray(columns["fz_n"], dtype=np.float64).reshape(-1)
+            cop = np.asarray(columns["cop_mm"], dtype=np.float64).reshape(-1, 2)
+        except KeyError as exc:
+            raise MidfootError(
+                f"the analyser needs t_s, fz_n and cop_mm columns, and {exc} is missing"
+            ) from exc
+        if not (t.shape[0] == fz.shape[0] == cop.shape[0]):
+            raise MidfootError("t_s, fz_n and cop_mm must have one row per sample")
+        self._events = []
+        ok = np.isfinite(t)
+        if not ok.all():
+            t, fz, cop = t[ok], fz[ok], cop[ok]
+        if t.shape[0]:
+            self._ingest(t, fz, cop)
+        return self._events
+
+    def finish(self) -> list[Event]:
+        """End of the recording: close a running hold (a rep under way is dropped)."""
+        self._events = []
+        if self._hist.n and self._hold is not None:
+            self._end_hold(self._hist.end - 1)
+        if self._rep is not None and self._rep.get("started"):
+            last_t = float(self._hist.view("t", self._hist.end - 1, self._hist.end)[0])
+            self._events.append(RepAborted(last_t, len(self.reps)))
+        self._rep = None
+        return self._events
+
+    def _ingest(self, t: np.ndarray, fz: np.ndarray, cop: np.ndarray) -> None:
+        # A gap (a reconnect, a paused recording) breaks every filter: start again after it.
+        prev = self._last_t
+        steps = np.diff(t, prepend=t[0] if prev is None else prev)
+        cuts = np.flatnonzero((steps > MAX_GAP_S) | (steps < 0))
+        start = 0
+        for cut in [*cuts.tolist(), t.shape[0]]:
+            if cut > start:
+                self._ingest_run(t[start:cut], fz[start:cut], cop[start:cut])
+            if cut < t.shape[0]:
+                self._restart_after_gap()
+            start = cut
+        self._last_t = float(t[-1])
+
+    def _restart_after_gap(self) -> None:
+        if self._hold is not None:
+            self._end_hold(self._hist.end - 1)
+        if self._rep is not None and self._rep.get("started"):
+            last_t = float(self._hist.view("t", self._hist.end - 1, self._hist.end)[0])
+            self._events.append(RepAborted(last_t, len(self.reps)))
+        self._rep = None
+        self._cond = None
+        self._probe = []
+        self._probe_n = 0
+        self._hist = _History(_HISTORY_COLUMNS, 1)
+        self._cursor = 0
+        self._rest_from = 0
+        self._velocity_from = 0
+        self._weigh_from = 0
+        self.state = "waiting"
+        self._reset_baseline()
+
+    def _ingest_run(self, t: np.ndarray, fz: np.ndarray, cop: np.ndarray) -> None:
+        if self._cond is None:
+            self._probe.append((t, fz, cop))
+            self._probe_n += t.shape[0]
+            if self._probe_n < RATE_PROBE_SAMPLES:
+                return
+            t = np.concatenate([p[0] for p in self._probe])
+            fz = np.concatenate([p[1] for p in self._probe])
+            cop = np.concatenate([p[2] for p in self._probe])
+            step = float(np.median(np.diff(t[:RATE_PROBE_SAMPLES])))
+            if not step > 0:
+                # Samples stamped per chunk (a plate without its own clock): the mean step
+                # over a longer stretch, once there is one.
+                span = float(t[-1] - t[0])
+                if not span > 0:
+                    self._probe = [(t, fz, cop)]
+                    return
+                step = span / (t.shape[0] - 1)
+            self._probe = []
+            self._cond = _Conditioner(1.0 / step)
+            self._hist = _History(_HISTORY_COLUMNS, int(HISTORY_S * self._cond.fs))
+            self._cursor = 0
+        new = self._cond.push(t, fz, cop)
+        if new is None:
+            return
+        self._hist.append(new)
+        self._advance()
+
+    # -- the state machine ----------------------------------------------------------------
+    def _advance(self) -> None:
+        h = self._hist
+        self._cursor = max(self._cursor, h.base)
+        handlers = {
+            "waiting": self._in_waiting,
+            "off": self._in_waiting,
+            "weighing": self._in_weighing,
+            "standing": self._in_standing,
+            "holding": self._in_standing,
+            "descending": self._in_moving,
+            "ascending": self._in_moving,
+        }
+        while self._cursor < h.end:
+            self._cursor = handlers[self.state](self._cursor, h.end)
+
+    def _clean(self, name: str, g0: int, g1: int) -> np.ndarray:
+        """Column ``name`` over [g0, g1) with glitches removed (see :meth:`_clean_rows`)."""
+        return self._clean_rows((name,), g0, g1)[0]
+
+    def _clean_rows(self, names: tuple[str, ...], g0: int, g1: int) -> np.ndarray:
+        """Columns ``names`` over [g0, g1), as rows of a new array, with glitches removed by
+        a centred running median.
+
+        Samples before the window help the median; samples after it never do, because live
+        they have not arrived yet (and offline they must not change the result).
+        """
+        assert self._cond is not None
+        h = self._hist
+        half = self._cond.median_half
+        a = max(g0 - half, h.base)
+        x = np.vstack([h.view(name, a, g1) for name in names])
+        out = x.copy()
+        n = x.shape[1]
+        if n > 2 * half:
+            windows = np.lib.stride_tricks.sliding_window_view(x, 2 * half + 1, axis=1)
+            out[:, half:-half] = np.sort(windows, axis=2)[:, :, half]
+            # The newest samples have no right-hand neighbours: they take the median of the
+            # last full window, which still outvotes a glitch among them.
+            out[:, n - half :] = out[:, n - half - 1 : n - half]
+        return out[:, g0 - a :]
+
+    def _t(self, g: int) -> float:
+        return float(self._hist.view("t", g, g + 1)[0])
+
+    def _n(self, seconds: float) -> int:
+        assert self._cond is not None
+        return max(1, int(round(seconds * self._cond.fs)))
+
+    def _in_waiting(self, lo: int, hi: int) -> int:
+        fz_lp = self._hist.view("fz_lp", lo, hi)
+        if self.state == "off" and not self._off_cleared:
+            # The low-pass still carries the weight for a moment after stepping off: wait
+            # until it has really gone before looking for the next person.
+            j = _first_true(fz_lp < 0.8 * ON_PLATE_N)
+            if j < 0:
+                return hi
+            self._off_cleared = True
+            return lo + j + 1
+        j = _first_true(fz_lp > ON_PLATE_N)
+        if j < 0:
+            return hi
+        self.state = "weighing"
+        self._weigh_from = lo + j
+        return lo + j
+
+    def _in_weighing(self, lo: int, hi: int) -> int:
+        h = self._hist
+        n_still = self._n(WEIGH_STILL_S)
+        off = _first_true(h.view("fz_lp", lo, hi) < 0.8 * ON_PLATE_N)
+        a = max(self._weigh_from, lo - n_still + 1, h.base)
+        ok = h.view("steady", a, hi) & (h.view("fz_lp", a, hi) > ON_PLATE_N)
+        idx = np.arange(ok.shape[0])
+        last_bad = np.maximum.accumulate(np.where(~ok, idx, -1))
+        run = idx - last_bad
+        done_rel = _first_true((run >= n_still) & (idx >= lo - a))
+        done = a + done_rel if done_rel >= 0 else -1
+        if off >= 0 and (done < 0 or lo + off < done):
+            self.state = "waiting"
+            return lo + off + 1
+        if done < 0:
+            return hi
+        g0 = done - n_still + 1
+        w_n, x0, y0 = (float(v) for v in self._clean_rows(("fz", "x", "y"), g0, done + 1).mean(1))
+        self._weight_n = w_n
+        self._reset_baseline()
+        self._add_baseline(x0, y0, w_n, WEIGH_STILL_S)
+        if self._body_mass_source != "given":
+            self._body_mass_kg = w_n / G_M_S2
+            self._body_mass_source = "weigh-in"
+        assert self._body_mass_kg is not None
+        self._events.append(
+            BodyMassMeasured(self._t(done), self._body_mass_kg, w_n / G_M_S2, "weigh-in")
+        )
+        self.state = "standing"
+        self._rest_from = g0
+        self._baseline_ok_from_s = self._t(g0)
+        return done + 1
+
+    def _add_baseline(self, x: float, y: float, fz: float, weight_s: float) -> None:
+        if self._base_w > 0:
+            bx, by = self._base_x / self._base_w, self._base_y / self._base_w
+            if np.hypot(x - bx, y - by) > BASELINE_RESET_MM:
+                self._reset_baseline()
+        self._base_x += x * weight_s
+        self._base_y += y * weight_s
+        self._base_fz += fz * weight_s
+        self._base_w += weight_s
+        self._weight_n = self._base_fz / self._base_w
+
+    def _in_standing(self, lo: int, hi: int) -> int:
+        """Standing or holding: look for stepping off, a movement, or the hold's end."""
+        h = self._hist
+        w_n = self._weight_n
+        assert w_n is not None
+        fz_lp = h.view("fz_lp", lo, hi)
+        x_lp = h.view("x_lp", lo, hi)
+        y_lp = h.view("y_lp", lo, hi)
+        off = fz_lp < OFF_FRACTION * w_n
+        if self.state == "holding" and self._hold is not None:
+            ref_x, ref_y = self._hold["ref"]
+        else:
+            base = self.baseline_mm
+            ref_x, ref_y = base if base is not None else (float(x_lp[0]), float(y_lp[0]))
+        dist = np.hypot(x_lp - ref_x, y_lp - ref_y)
+        falling = self._velocity_m_s(lo, hi) < -ONSET_V_M_S
+        if self.state == "holding" and self._hold is not None:
+            # The velocity proxy rings for a moment after an ascent: not a new descent.
+            falling &= h.view("t", lo, hi) >= self._hold["lockout_s"] + HOLD_REFRACTORY_S
+        onset = falling | (np.abs(fz_lp / w_n - 1.0) > ONSET_FZ_FRACTION) | (dist > ONSET_COP_MM)
+        if self.state == "holding":
+            leave = dist > self.thresholds.hold_band_mm
+            j = _first_true(off | onset | leave)
+        else:
+            j = _first_true(off | onset)
+        if j < 0:
+            return hi
+        g = lo + j
+        if self.state == "holding":
+            self._end_hold(g, by_onset=bool(onset[j]) and not bool(off[j]))
+            if not (off[j] or onset[j]):
+                self.state = "standing"
+                return g + 1
+        if off[j]:
+            self._step_off(g)
+            return g + 1
+        self._begin_movement(g)
+        return g
+
+    def _velocity_m_s(self, lo: int, hi: int) -> np.ndarray:
+        """CoM velocity gained over the last :data:`VELOCITY_WINDOW_S` at [lo, hi), m/s."""
+        assert self._cond is not None
+        assert self._weight_n is not None
+        taps = self._cond.sum_len
+        s = self._hist.view("fz_sum", lo, hi)
+        return G_M_S2 * self._cond.dt * (s / self._weight_n - taps)
+
+    def _step_off(self, g: int) -> None:
+        if self._rep is not None and self._rep.get("started"):
+            self._events.append(RepAborted(self._t(g), len(self.reps)))
+        self._rep = None
+        self.state = "off"
+        self._off_cleared = False
+        self._reset_baseline()
+
+    def _begin_movement(self, g: int) -> None:
+        assert self._cond is not None
+        # The CoM path must start at rest, but every second of standing in it adds tremor
+        # noise: start it shortly before the last moment the velocity had not yet changed.
+        lo = max(g - self._n(PRE_ONSET_S), self._rest_from, self._hist.base)
+        still = np.flatnonzero(self._velocity_m_s(lo, g + 1) > -STILL_V_M_S)
+        w0 = lo if still.size == 0 else max(lo, lo + int(still[-1]) - self._n(PRE_REST_S))
+        self._rep = {
+            "trigger": g,
+            "w0": w0,
+            "started": False,
+            "next_eval": g,
+            "progress_due": g,
+        }
+        self.state = "descending"
+
+    def _in_moving(self, lo: int, hi: int) -> int:
+        h = self._hist
+        rep = self._rep
+        assert rep is not None
+        assert self._weight_n is not None
+        assert self._cond is not None
+        w_n = self._weight_n
+        a = max(lo, rep["next_eval"])
+        if a >= hi:
+            return hi
+        # Something is evaluated at least every PROGRESS_STRIDE_S: look no further ahead.
+        hi = min(hi, max(a, rep["progress_due"]) + 1)
+        fz_lp = h.view("fz_lp", lo, hi)
+        off_rel = _first_true(fz_lp < OFF_FRACTION * w_n)
+        quiet = self._quiet(a, hi)
+        due = np.arange(a, hi) >= rep["progress_due"]
+        e_rel = _first_true(quiet | due)
+        e = a + e_rel if e_rel >= 0 else -1
+        if off_rel >= 0 and (e < 0 or lo + off_rel <= e):
+            self._step_off(lo + off_rel)
+            return lo + off_rel + 1
+        if e < 0:
+            return hi
+        if self._t(e) - self._t(rep["trigger"]) > MAX_REP_S:
+            self._abort(e)
+            return e
+        is_quiet = bool(quiet[e - a])
+        self._evaluate(e, is_quiet)
+        if self._rep is rep:
+            rep["progress_due"] = e + self._n(PROGRESS_STRIDE_S)
+            rep["next_eval"] = e + (self._n(QUIET_STRIDE_S) if is_quiet else 1)
+        return e + 1
+
+    def _quiet(self, lo: int, hi: int) -> np.ndarray:
+        """Force within :data:`QUIET_FZ_FRACTION` of the standing weight and CoP slow."""
+        assert self._weight_n is not None
+        h = self._hist
+        fz = h.view("fz_quiet", lo, hi)
+        return (np.abs(fz / self._weight_n - 1.0) < QUIET_FZ_FRACTION) & (
+            h.view("speed", lo, hi) < QUIET_SPEED_MM_S
+        )
+
+    def _abort(self, g: int) -> None:
+        rep = self._rep
+        if rep is not None and rep.get("started"):
+            self._events.append(RepAborted(self._t(g), len(self.reps)))
+        self._rep = None
+        self.state = "standing"
+
+    def _path(self, g0: int, g1: int, zero_impulse: bool) -> tuple[np.ndarray, HingePath]:
+        t = np.array(self._hist.view("t", g0, g1))
+        fz = self._clean("fz", g0, g1)
+        assert self._weight_n is not None
+        return t, hinge_path(t, fz, self._weight_n, zero_impulse=zero_impulse)
+
+    def _evaluate(self, e: int, is_quiet: bool) -> None:
+        rep = self._rep
+        assert rep is not None
+        assert self._weight_n is not None
+        g0 = rep["w0"]
+        if e - g0 < 3:
+            return
+        # A hinge moves the CoM at >= 0.06 m/s down and >= 0.1 m/s up (velocity gained
+        # within the 0.8 s window); standing tremor stays under 0.035 m/s.
+        stage = self._track_lobes(rep, g0, e)
+        descended, ascended, braked = stage >= 2, stage >= 3, stage >= 4
+        if descended and not rep["started"]:
+            rep["started"] = True
+            self._events.append(RepStarted(self._t(rep["trigger"]), len(self.reps)))
+        self.state = "ascending" if ascended else "descending"
+        if not descended:
+            if self._t(e) - self._t(rep["trigger"]) >= NO_DESCENT_S:
+                self._abort(e)
+            return
+        eased = ascended and rep.get("v_now", 1.0) <= 0.5 * rep.get("up_peak", 0.0)
+        if not (is_quiet and (braked or eased)):
+            if is_quiet:
+                self._abort_if_shallow(e)
+            return
+        # Quiet after down, up and braking: a lockout, if the CoM really went down. The
+        # zero-impulse path is exact at rest; with a set-down in the window the bottom is
+        # also quiet after the bell comes back up, and a long pause at the bottom also lets
+        # the velocity ease, so then the path must show the climb too.
+        t = np.array(self._hist.view("t", g0, e + 1))
+        raw = self._clean_rows(("fz", "x", "y"), g0, e + 1)
+        path = hinge_path(t, raw[0], self._weight_n)
+        deep = path.depth_m >= self.thresholds.min_depth_m
+        climbed = path.recovery >= RECOVERY_MIN and t[-1] - t[path.i_bottom] >= MIN_ASCENT_S
+        if deep and (climbed or (braked and path.set_down is None)):
+            self._complete(e, t, raw, path)
+            return
+        if not deep:
+            self._abort_if_shallow(e)
+
+    def _track_lobes(self, rep: dict, g0: int, e: int) -> int:
+        """How far the movement has come, from the velocity gained in the last 0.8 s.
+
+        Stages: 0 not yet near rest, 1 near rest, 2 fell below -MOVE_V_M_S (descending),
+        3 then rose above +MOVE_V_M_S (braking at the bottom or ascending), 4 then fell
+        below -MOVE_V_M_S again (braking at the top). The first stage makes a descent a
+        fresh fall, not the tail of a previous ascent still inside the window. Only the
+        samples since the last call are scanned.
+        """
+        start = rep.get("scan", max(g0, self._velocity_from))
+        stage = int(rep.get("stage", 0))
+        if e + 1 > start and stage < 4:
+            v = self._velocity_m_s(start, e + 1)
+            i = 0
+            while stage < 4:
+                if stage == 0:
+                    hit = v[i:] > -0.5 * MOVE_V_M_S
+                elif stage == 2:
+                    hit = v[i:] >= MOVE_V_M_S
+                else:
+                    hit = v[i:] <= -MOVE_V_M_S
+                j = _first_true(hit)
+                if j < 0:
+                    break
+                i += j
+                stage += 1
+                if stage == 2:
+                    rep["down_at"] = start + i
+                if stage == 3:
+                    up_from = i
+            if stage == 3:
+                # An ascent shorter than the window is over before its braking shows; the
+                # velocity gained then falls back from its peak instead.
+                first = up_from if int(rep.get("stage", 0)) < 3 else 0
+                rep["up_peak"] = max(rep.get("up_peak", 0.0), float(v[first:].max()))
+                rep["v_now"] = float(v[-1])
+        rep["scan"] = max(start, e + 1)
+        rep["stage"] = stage
+        return stage
+
+    def _abort_if_shallow(self, e: int) -> None:
+        """Give up on a movement that has been quiet for a while without a deep hinge."""
+        rep = self._rep
+        assert rep is not None
+        g0 = rep["w0"]
+        since = max(g0, rep["trigger"], e - self._n(ABORT_QUIET_S))
+        if self._t(e) - self._t(since) < ABORT_QUIET_S - 1e-9:
+            return
+        if not self._quiet(since, e + 1).all():
+            return
+        _, path = self._path(g0, e + 1, zero_impulse=True)
+        if path.depth_m < self.thresholds.min_depth_m:
+            self._abort(e)
+
+    def _complete(self, e: int, t: np.ndarray, raw: np.ndarray, first: HingePath) -> None:
+        """The rep whose lockout decision is sample ``e`` is confirmed: measure and emit.
+
+        ``t`` and ``raw`` (force, x, y rows, glitches removed) cover the rep's window;
+        ``first`` is the zero-impulse path that confirmed it.
+        """
+        assert self._cond is not None
+        assert self._weight_n is not None
+        rep_state = self._rep
+        assert rep_state is not None
+        h = self._hist
+        filtered = self._cond.zero_phase(raw) if t.shape[0] > 12 else raw
+        lp = dict(zip(("fz", "x", "y"), filtered, strict=True))
+        skew = None
+        if self._cond.fs < QUIET_LOWPASS_MIN_HZ:
+            skew = np.column_stack([lp["x"], lp["y"]])
+        limit = 2.0 * self._cond.dt / CHANNEL_SPAN_MM
+        # The person stood still before the start the confirming path shows (and, whatever
+        # tremor made of that path, before the descent's velocity showed), so that stretch
+        # need not feed tremor into the final path.
+        rest_before_s = hinge_timing(t, first).start_s - PRE_REST_S
+        if "down_at" in rep_state:
+            rest_before_s = max(rest_before_s, self._t(rep_state["down_at"]) - DESCENT_LEAD_S)
+        path = hinge_path(
+            t,
+            lp["fz"],
+            self._weight_n,
+            closed=True,
+            skew_cop_mm=skew,
+            skew_limit_s_per_mm=limit,
+            rest_before_s=rest_before_s,
+        )
+        timing = hinge_timing(t, path, lp["fz"])
+        timing = replace(
+            timing,
+            start_s=max(timing.start_s, float(t[0])),
+            lockout_s=min(timing.lockout_s, float(t[-1])),
+        )
+        # The standing baseline gains the still stretch just before this rep.
+        lead = BASELINE_LEAD_S if self._set_reps else FIRST_BASELINE_LEAD_S
+        b0_s = max(self._baseline_ok_from_s, timing.start_s - lead)
+        b1_s = timing.start_s - BASELINE_GAP_S
+        if b1_s - b0_s >= BASELINE_MIN_S:
+            lo = h.first_index(b0_s, h.base, h.end)
+            hi = h.first_index(b1_s, h.base, h.end)
+            if hi > lo:
+                x_mm, y_mm, fz_n = self._clean_rows(("x", "y", "fz"), lo, hi).mean(axis=1)
+                self._add_baseline(float(x_mm), float(y_mm), float(fz_n), b1_s - b0_s)
+        base = self.baseline_mm
+        if base is None:
+            base = (float(np.mean(raw[1, :3])), float(np.mean(raw[2, :3])))
+        rep = measure_rep(
+            len(self.reps),
+            t,
+            lp["fz"],
+            lp["x"],
+            lp["y"],
+            timing,
+            path,
+            self.stance,
+            base,
+            self._weight_n,
+            self._body_mass_kg,
+            self.thresholds,
+        )
+        if not rep_state["started"]:
+            self._events.append(RepStarted(self._t(rep_state["trigger"]), rep.index))
+        measured = rep.set_down and np.isfinite(path.set_down_fz_n)
+        if measured and self._body_mass_source != "given":
+            body = path.set_down_fz_n / G_M_S2
+            if self._body_mass_kg is None or abs(body - self._body_mass_kg) > 0.5:
+                self._body_mass_kg = body
+                self._body_mass_source = "set-down"
+                self._events.append(
+                    BodyMassMeasured(float(t[-1]), body, self._weight_n / G_M_S2, "set-down")
+                )
+        self.reps.append(rep)
+        self._set_reps += 1
+        self._events.append(RepCompleted(rep, float(t[-1])))
+        lock_sel = t >= rep.lockout_s - 0.1
+        self._hold = {
+            "index": rep.index,
+            "lockout_s": rep.lockout_s,
+            "ref": (float(np.mean(lp["x"][lock_sel])), float(np.mean(lp["y"][lock_sel]))),
+        }
+        self._rep = None
+        self.state = "holding"
+        self._rest_from = e
+        self._velocity_from = e + self._n(VELOCITY_WINDOW_S)
+        self._baseline_ok_from_s = rep.lockout_s + REST_AFTER_LOCKOUT_S
+
+    def _end_hold(self, g: int, by_onset: bool = False) -> None:
+        hold = self._hold
+        if hold is None:
+            return
+        t_end = self._t(min(g, self._hist.end - 1))
+        hold_s = max(t_end - hold["lockout_s"], 0.0)
+        for k in range(len(self.reps) - 1, -1, -1):
+            if self.reps[k].index == hold["index"]:
+                self.reps[k] = replace(self.reps[k], end_s=t_end, lockout_hold_s=hold_s)
+                break
+        self._events.append(HoldUpdated(t_end, hold["index"], hold_s))
+        self._hold = None
+        if not by_onset:
+            self._baseline_ok_from_s = t_end + BASELINE_SETTLE_S
+
+
+def analyse_series(
+    t_s: np.ndarray,
+    fz_n: np.ndarray,
+    cop_mm: np.ndarray,
+    stance: StanceSetup,
+    thresholds: Thresholds | None = None,
+    *,
+    body_mass_kg: float | None = None,
+    stance_changes: list[tuple[float, StanceSetup]] | None = None,
+    block_samples: int = OFFLINE_BLOCK_SAMPLES,
+    analyser: HingeAnalyser | None = None,
+) -> list[Rep]:
+    """Run :class:`HingeAnalyser` over a whole recording and return its reps.
+
+    Parameters
+    ----------
+    t_s : (N,) ndarray
+        Sample times (s).
+    fz_n : (N,) ndarray
+        Total vertical force (N).
+    cop_mm : (N, 2) ndarray
+        CoP x (ML) and y (AP), mm; NaN where nobody stands on the plate.
+    stance : StanceSetup
+        The stance at the start of the recording.
+    thresholds : Thresholds, optional
+        Fault limits.
+    body_mass_kg : float, optional
+        The person's own mass, if known (needed for the load of sets that never put the
+        load down).
+    stance_changes : list of (float, StanceSetup), optional
+        Later stance changes (time in s, new setup), as recorded by the live app.
+    block_samples : int
+        Samples per block fed (the result does not depend on it).
+    analyser : HingeAnalyser, optional
+        Use this (fresh) analyser, e.g. to read its body mass afterwards.
+    """
+    if analyser is None:
+        analyser = HingeAnalyser(stance, thresholds, body_mass_kg=body_mass_kg)
+    t = np.asarray(t_s, dtype=np.float64)
+    fz = np.asarray(fz_n, dtype=np.float64)
+    cop = np.asarray(cop_mm, dtype=np.float64).reshape(-1, 2)
+    step = max(int(block_samples), 1)
+    cuts = sorted((int(np.searchsorted(t, ts)), setup) for ts, setup in (stance_changes or []))
+    bounds = [0] + [c for c, _ in cuts] + [t.shape[0]]
+    setups = [None] + [s for _, s in cuts]
+    for a, b, setup in zip(bounds[:-1], bounds[1:], setups, strict=True):
+        if setup is not None:
+            analyser.set_stance(setup)
+        for i in range(a, b, step):
+            block = slice(i, min(i + step, b))
+            analyser.feed({"t_s": t[block], "fz_n": fz[block], "cop_mm": cop[block]})
+    analyser.finish()
+    return analyser.reps
