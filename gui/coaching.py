@@ -1,0 +1,201 @@
+"""The coaching panel: rep counter, the last rep's cues, the lockout hold timer, the set summary.
+
+Cues are the analyser's own sentences (``Fault.cue``), shown as they are: a person mid-set
+reads one short line, so the panel never rephrases or abbreviates them.
+"""
+
+from __future__ import annotations
+
+from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
+
+from gui.colours import FAULT_REP, GOOD_REP, MUTED, PANEL, TEXT, ZONE_RGB, css
+
+SUMMARY_COLUMNS = ("rep", "stance", "bottom", "shift mm", "hold s", "faults")
+
+
+def signed_mm(value_mm: float) -> str:
+    """Whole millimetres with a sign, and no "-0"."""
+    whole = int(round(value_mm))
+    return f"{whole:+d}" if whole else "0"
+
+
+def fault_label(name: str) -> str:
+    """A fault's short name for tables and trace labels (``heel_shift`` -> ``heel shift``)."""
+    return name.replace("_", " ")
+
+
+class CoachingPanel(QtWidgets.QFrame):
+    """Rep count, cues, hold timer and set summary; optionally beeps on a faulty rep."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("coaching")
+        self.setStyleSheet(
+            f"#coaching {{ background: {css(PANEL)}; border-radius: 6px; }}"
+            f" QLabel {{ color: {css(TEXT)}; }}"
+        )
+        self.sound = False
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        top = QtWidgets.QHBoxLayout()
+        count_box = QtWidgets.QVBoxLayout()
+        caption = QtWidgets.QLabel("REPS")
+        caption.setStyleSheet(f"color: {css(MUTED)}; font-size: 13px; letter-spacing: 2px;")
+        self.rep_count = QtWidgets.QLabel("0")
+        self.rep_count.setObjectName("rep_count")
+        self.rep_count.setStyleSheet("font-size: 64px; font-weight: 700;")
+        count_box.addWidget(caption)
+        count_box.addWidget(self.rep_count)
+        top.addLayout(count_box)
+        top.addSpacing(16)
+        state_box = QtWidgets.QVBoxLayout()
+        self.phase = QtWidgets.QLabel("waiting for the first rep")
+        self.phase.setStyleSheet(f"color: {css(MUTED)}; font-size: 15px;")
+        self.hold = QtWidgets.QLabel("")
+        self.hold.setObjectName("hold")
+        self.hold.setStyleSheet(f"color: {css(ZONE_RGB['midfoot'])}; font-size: 26px;")
+        state_box.addStretch(1)
+        state_box.addWidget(self.phase)
+        state_box.addWidget(self.hold)
+        top.addLayout(state_box, 1)
+        layout.addLayout(top)
+
+        self.cue_title = QtWidgets.QLabel("LAST REP")
+        self.cue_title.setStyleSheet(f"color: {css(MUTED)}; font-size: 13px; letter-spacing: 2px;")
+        layout.addWidget(self.cue_title)
+        self.cues = QtWidgets.QLabel("")
+        self.cues.setObjectName("cues")
+        self.cues.setWordWrap(True)
+        self.cues.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.cues.setMinimumHeight(90)
+        self.cues.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop)
+        self.cues.setStyleSheet("font-size: 19px;")
+        layout.addWidget(self.cues)
+
+        summary_title = QtWidgets.QLabel("SET SUMMARY")
+        summary_title.setStyleSheet(f"color: {css(MUTED)}; font-size: 13px; letter-spacing: 2px;")
+        layout.addWidget(summary_title)
+        self.summary = QtWidgets.QTableWidget(0, len(SUMMARY_COLUMNS))
+        self.summary.setHorizontalHeaderLabels(list(SUMMARY_COLUMNS))
+        self.summary.verticalHeader().setVisible(False)
+        self.summary.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.summary.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.summary.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.NoSelection)
+        header = self.summary.horizontalHeader()
+        header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.summary.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.summary.setStyleSheet(
+            f"QTableWidget {{ background: {css(PANEL)}; color: {css(TEXT)}; border: none;"
+            f" gridline-color: rgb(60, 64, 74); font-size: 13px; }}"
+            f" QHeaderView::section {{ background: rgb(44, 48, 56); color: {css(MUTED)};"
+            " border: none; padding: 3px; }"
+        )
+        layout.addWidget(self.summary, 1)
+        self.totals = QtWidgets.QLabel("")
+        self.totals.setStyleSheet(f"color: {css(MUTED)}; font-size: 14px;")
+        self.totals.setWordWrap(True)
+        layout.addWidget(self.totals)
+        self._hold_text = ""
+        self.clear()
+
+    def clear(self) -> None:
+        """A new set: no reps, no cues."""
+        self.rep_count.setText("0")
+        self.cues.setText(f"<span style='color:{css(MUTED)}'>Cues for each rep appear here.</span>")
+        self.summary.setRowCount(0)
+        self.totals.setText("")
+        self.hold.setText("")
+        self.phase.setText("waiting for the first rep")
+
+    def rep_started(self, index: int) -> None:
+        """A rep is under way (``index`` counts from 0, as the analyser does)."""
+        self.phase.setText(f"rep {index + 1} in progress")
+        self.set_hold(None, False)
+
+    def rep_aborted(self) -> None:
+        """The movement under way did not become a rep."""
+        self.phase.setText("not a full rep: it did not count")
+
+    def set_hold(self, hold_s: float | None, holding: bool) -> None:
+        """The lockout hold timer: counting while ``holding``, then the final time."""
+        if hold_s is None:
+            text = ""
+        elif holding:
+            text = f"hold {hold_s:4.1f} s"
+        else:
+            text = f"held {hold_s:4.1f} s"
+        if text != self._hold_text:
+            self.hold.setText(text)
+            self._hold_text = text
+
+    def hold_updated(self, reps: list) -> None:
+        """A hold ended: refresh its row and the set summary."""
+        if reps:
+            self._fill_row(self.summary.rowCount() - 1, reps[-1])
+            self._update_totals(reps)
+
+    def rep_completed(self, rep: object, reps: list) -> None:
+        """Show the finished rep's cues and add it to the summary."""
+        self.rep_count.setText(str(len(reps)))
+        self.phase.setText(f"rep {rep.index + 1} done: stand tall and hold")
+        if rep.faults:
+            items = "".join(
+                f"<p style='margin:2px 0'><span style='color:{css(FAULT_REP)}'>&#9679;</span> "
+                f"{f.cue}</p>"
+                for f in rep.faults
+            )
+            self.cues.setText(items)
+        else:
+            self.cues.setText(
+                f"<p><span style='color:{css(GOOD_REP)}'>&#10003;</span> Good rep: pressure "
+                "stayed over the midfoot.</p>"
+            )
+        if self.sound and rep.faults:
+            QtWidgets.QApplication.beep()
+        row = self.summary.rowCount()
+        self.summary.insertRow(row)
+        self._fill_row(row, rep)
+        self.summary.scrollToBottom()
+        self._update_totals(reps)
+
+    def _update_totals(self, reps: list) -> None:
+        """Summary of the current set (the reps since the last stance change)."""
+        from analysis.reps import group_sets, summarise_set
+
+        current = group_sets(reps)[-1]
+        summary = summarise_set(current)
+        clean = sum(1 for r in current if not r.faults)
+        parts = [
+            f"This set ({summary.stance}): {summary.n_reps} reps, {clean} clean",
+        ]
+        faults = ", ".join(
+            f"{fault_label(name)} x{count}" for name, count in summary.fault_counts.items() if count
+        )
+        if faults:
+            parts.append(f"faults: {faults}")
+        if summary.mean_hold_s == summary.mean_hold_s:
+            parts.append(f"mean hold {summary.mean_hold_s:.1f} s")
+        if summary.mean_lateral_shift_mm is not None:
+            parts.append(f"mean shift to lead leg {signed_mm(summary.mean_lateral_shift_mm)} mm")
+        self.totals.setText("; ".join(parts))
+
+    def _fill_row(self, row: int, rep: object) -> None:
+        shift = getattr(rep, "lateral_shift_mm", None)
+        hold = getattr(rep, "lockout_hold_s", None)
+        values = (
+            str(rep.index + 1),
+            str(rep.stance).replace("kickstand-", "kick "),
+            str(rep.zone_at_bottom),
+            "" if shift is None or shift != shift else signed_mm(shift),
+            "" if hold is None or hold != hold else f"{hold:.1f}",
+            ", ".join(fault_label(f.name) for f in rep.faults) or "-",
+        )
+        for col, value in enumerate(values):
+            item = QtWidgets.QTableWidgetItem(value)
+            if col == len(values) - 1 and rep.faults:
+                item.setForeground(QtGui.QBrush(QtGui.QColor(*FAULT_REP)))
+            if col == 2:
+                rgb = ZONE_RGB.get(str(rep.zone_at_bottom), ZONE_RGB["off"])
+                item.setForeground(QtGui.QBrush(QtGui.QColor(*rgb)))
+            self.summary.setItem(row, col, item)

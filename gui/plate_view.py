@@ -1,0 +1,330 @@
+"""The plate seen from above: outline, cells, feet with their zones, and the CoP with a trail.
+
+Plate coordinates (PROTOCOL.md): origin at the centre, +x to the person's right, +y toward
+the toes; on screen forward is up, as a coach standing behind the person sees it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
+
+from daq.plate import PlateGeometry
+from gui.colours import (
+    BACKGROUND,
+    FOOT_EDGE,
+    MUTED,
+    PLATE_EDGE,
+    PLATE_FILL,
+    TEXT,
+    ZONE_ORDER,
+    ZONE_RGB,
+    css,
+)
+
+TRAIL_S = 2.0
+TRAIL_POINTS = 80  # the 2 s trail is drawn as this many segments whatever the sample rate
+DOT_MM = 26.0
+ALPHA_LEVELS = 16
+
+
+def _qcolor(rgb: tuple[int, int, int], alpha: int = 255) -> QtGui.QColor:
+    return QtGui.QColor(rgb[0], rgb[1], rgb[2], alpha)
+
+
+def _polygon(points_mm: np.ndarray) -> QtGui.QPolygonF:
+    return QtGui.QPolygonF([QtCore.QPointF(float(x), float(y)) for x, y in points_mm])
+
+
+class FadingTrail(pg.GraphicsObject):
+    """A polyline whose segments fade with age and take the colour of their CoP zone.
+
+    Pens come from a table built once (zone x opacity), so a frame only picks pens and
+    draws at most TRAIL_POINTS segments.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._xy = np.zeros((0, 2))
+        self._zone_idx = np.zeros(0, dtype=int)
+        self._pens = {
+            (z, a): self._pen(ZONE_RGB[name], int(255 * (a + 1) / ALPHA_LEVELS))
+            for z, name in enumerate(ZONE_ORDER)
+            for a in range(ALPHA_LEVELS)
+        }
+        self._bounds = QtCore.QRectF()
+
+    @staticmethod
+    def _pen(rgb: tuple[int, int, int], alpha: int) -> QtGui.QPen:
+        pen = QtGui.QPen(_qcolor(rgb, alpha))
+        pen.setWidthF(3.0)
+        pen.setCosmetic(True)
+        pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+        return pen
+
+    def set_trail(self, xy_mm: np.ndarray, zone_idx: np.ndarray) -> None:
+        """Points oldest first and the index (in ZONE_ORDER) of each point's zone."""
+        self.prepareGeometryChange()
+        self._xy = xy_mm
+        self._zone_idx = zone_idx
+        finite = xy_mm[np.isfinite(xy_mm[:, 0])] if len(xy_mm) else xy_mm
+        if len(finite):
+            lo = finite.min(axis=0)
+            hi = finite.max(axis=0)
+            self._bounds = QtCore.QRectF(lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]).adjusted(
+                -5, -5, 5, 5
+            )
+        else:
+            self._bounds = QtCore.QRectF()
+        self.update()
+
+    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 - Qt API
+        """Qt: the area the trail covers."""
+        return self._bounds
+
+    def paint(self, painter: QtGui.QPainter, *args: object) -> None:
+        """Qt: draw the segments, oldest (faintest) first."""
+        n = len(self._xy)
+        if n < 2:
+            return
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        xy = self._xy
+        for i in range(1, n):
+            x0, y0 = xy[i - 1]
+            x1, y1 = xy[i]
+            if x0 != x0 or x1 != x1:  # NaN: the CoP was gated off (nobody on the plate)
+                continue
+            alpha = min(ALPHA_LEVELS - 1, i * ALPHA_LEVELS // n)
+            painter.setPen(self._pens[(int(self._zone_idx[i]), alpha)])
+            painter.drawLine(QtCore.QPointF(x0, y0), QtCore.QPointF(x1, y1))
+
+
+class PlateView(QtWidgets.QWidget):
+    """Plate outline, feet and zones, the live CoP, and the load in kg and % body weight."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None, compact: bool = False) -> None:
+        super().__init__(parent)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        header = QtWidgets.QHBoxLayout()
+        weight_box = QtWidgets.QVBoxLayout()
+        weight_box.setSpacing(0)
+        self.weight_label = QtWidgets.QLabel("-- kg")
+        self.weight_label.setObjectName("weight")
+        self.weight_label.setStyleSheet(f"color: {css(TEXT)}; font-size: 34px; font-weight: 600;")
+        self.percent_label = QtWidgets.QLabel("")
+        self.percent_label.setStyleSheet(f"color: {css(MUTED)}; font-size: 16px;")
+        weight_box.addWidget(self.weight_label)
+        weight_box.addWidget(self.percent_label)
+        zone_box = QtWidgets.QVBoxLayout()
+        zone_box.setSpacing(0)
+        zone_caption = QtWidgets.QLabel("PRESSURE OVER")
+        zone_caption.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+        zone_caption.setStyleSheet(f"color: {css(MUTED)}; font-size: 12px; letter-spacing: 1px;")
+        self.zone_label = QtWidgets.QLabel("")
+        self.zone_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+        self.zone_label.setStyleSheet("font-size: 28px; font-weight: 700;")
+        zone_box.addWidget(zone_caption)
+        zone_box.addWidget(self.zone_label)
+        header.addLayout(weight_box)
+        header.addStretch(1)
+        header.addLayout(zone_box)
+        # Compact (inside a dialog): the plate only, no readout.
+        self.header = QtWidgets.QWidget()
+        self.header.setLayout(header)
+        self.header.setVisible(not compact)
+        layout.addWidget(self.header)
+
+        self.plot = pg.PlotWidget(background=BACKGROUND)
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        item = self.plot.getPlotItem()
+        item.setAspectLocked(True)
+        for side in ("left", "bottom"):
+            item.hideAxis(side)
+        layout.addWidget(self.plot)
+        legend = QtWidgets.QHBoxLayout()
+        legend.addStretch(1)
+        for zone in ZONE_ORDER[:3]:
+            chip = QtWidgets.QLabel(f"\u25a0 {zone}")
+            chip.setStyleSheet(f"color: {css(ZONE_RGB[zone])}; font-size: 14px;")
+            legend.addWidget(chip)
+        legend.addStretch(1)
+        self.legend = QtWidgets.QWidget()
+        self.legend.setLayout(legend)
+        layout.addWidget(self.legend)
+        self.note = QtWidgets.QLabel("")
+        self.note.setWordWrap(True)
+        self.note.setAlignment(QtCore.Qt.AlignmentFlag.AlignHCenter)
+        self.note.setStyleSheet(f"color: {css(MUTED)}; font-size: 13px;")
+        layout.addWidget(self.note)
+        layout.addStretch(1)
+        self._aspect = 1.0
+
+        self._static: list[QtWidgets.QGraphicsItem] = []
+        self._stance_items: list[QtWidgets.QGraphicsItem] = []
+        self.trail = FadingTrail()
+        self.trail.setZValue(20)
+        self.plot.addItem(self.trail)
+        # A plain ellipse item: a ScatterPlotItem costs several times more per frame.
+        self.dot = QtWidgets.QGraphicsEllipseItem(-DOT_MM / 2, -DOT_MM / 2, DOT_MM, DOT_MM)
+        dot_pen = QtGui.QPen(_qcolor(TEXT))
+        dot_pen.setCosmetic(True)
+        dot_pen.setWidthF(2)
+        self.dot.setPen(dot_pen)
+        self.dot.setZValue(30)
+        self.dot.setVisible(False)
+        self.plot.addItem(self.dot)
+        self._brushes = {z: QtGui.QBrush(_qcolor(ZONE_RGB[z])) for z in ZONE_ORDER}
+        self._dot_zone = ""
+        self._zone_index = {z: i for i, z in enumerate(ZONE_ORDER)}
+        self._last_zone = ""
+        self._last_weight_text: tuple[str, str] = ("", "")
+
+    # -- static drawing -----------------------------------------------------------------------
+    def set_plate(self, plate: PlateGeometry) -> None:
+        """Draw the plate outline, its cells and the front/left/right labels."""
+        for it in self._static:
+            self.plot.removeItem(it)
+        self._static.clear()
+        w, d = plate.width_mm, plate.depth_mm
+        rect = QtWidgets.QGraphicsRectItem(-w / 2, -d / 2, w, d)
+        rect.setBrush(QtGui.QBrush(_qcolor(PLATE_FILL)))
+        pen = QtGui.QPen(_qcolor(PLATE_EDGE))
+        pen.setCosmetic(True)
+        pen.setWidthF(2)
+        rect.setPen(pen)
+        rect.setZValue(-10)
+        self._static.append(rect)
+        for x, y in plate.cells_mm:
+            cell = QtWidgets.QGraphicsEllipseItem(x - 12, y - 12, 24, 24)
+            cell.setBrush(QtGui.QBrush(_qcolor(PLATE_EDGE, 120)))
+            cell.setPen(QtGui.QPen(QtCore.Qt.PenStyle.NoPen))
+            cell.setZValue(-9)
+            self._static.append(cell)
+        for text, x, y, anchor in (
+            ("FRONT (toes)", 0.0, d / 2, (0.5, 1.0)),
+            ("BACK", 0.0, -d / 2, (0.5, 0.0)),
+            ("L", -w / 2, 0.0, (1.0, 0.5)),
+            ("R", w / 2, 0.0, (0.0, 0.5)),
+        ):
+            label = pg.TextItem(text, color=MUTED, anchor=anchor)
+            label.setPos(x, y)
+            self._static.append(label)
+        for it in self._static:
+            self.plot.addItem(it)
+        margin = 40.0
+        self._aspect = (d + 2 * margin) / (w + 2 * margin)
+        self._fit_height()
+        self.plot.setRange(
+            xRange=(-w / 2 - margin, w / 2 + margin),
+            yRange=(-d / 2 - margin, d / 2 + margin),
+            padding=0,
+        )
+
+    def _fit_height(self) -> None:
+        # Only as tall as the plate needs: the space below goes to the legend and the note
+        # instead of empty bands above and below an aspect-locked plot.
+        self.plot.setFixedHeight(max(150, int(self.width() * self._aspect)))
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt API
+        """Qt: keep the plate's aspect."""
+        super().resizeEvent(event)
+        self._fit_height()
+
+    def set_stance(self, stance: object) -> None:
+        """Draw the feet of ``stance`` (a StanceSetup) with their heel/midfoot/forefoot zones."""
+        for it in self._stance_items:
+            self.plot.removeItem(it)
+        self._stance_items.clear()
+        self.stance = stance
+        for zone, poly in stance.zone_boundaries_mm():
+            item = QtWidgets.QGraphicsPolygonItem(_polygon(np.asarray(poly)))
+            item.setBrush(QtGui.QBrush(_qcolor(ZONE_RGB.get(zone, ZONE_RGB["off"]), 120)))
+            item.setPen(QtGui.QPen(QtCore.Qt.PenStyle.NoPen))
+            item.setZValue(-5)
+            self._stance_items.append(item)
+        for outline in stance.feet_outlines_mm():
+            item = QtWidgets.QGraphicsPolygonItem(_polygon(np.asarray(outline)))
+            pen = QtGui.QPen(_qcolor(FOOT_EDGE, 220))
+            pen.setCosmetic(True)
+            pen.setWidthF(2)
+            item.setPen(pen)
+            item.setBrush(QtGui.QBrush(QtCore.Qt.BrushStyle.NoBrush))
+            item.setZValue(-4)
+            self._stance_items.append(item)
+        for it in self._stance_items:
+            self.plot.addItem(it)
+        if stance.is_kickstand:
+            self.note.setText(
+                f"Kickstand, {stance.lead_side} foot leads: the dot is the lead foot's own CoP "
+                "(the back foot's share taken out)."
+            )
+        else:
+            self.note.setText("Both feet: the dot is the centre of pressure of both feet.")
+
+    # -- per frame ----------------------------------------------------------------------------
+    def update_cop(
+        self,
+        t_s: np.ndarray,
+        cop_mm: np.ndarray,
+        back_fraction: float = 0.0,
+        counts: np.ndarray | None = None,
+    ) -> str:
+        """Show the newest CoP and its 2 s trail; returns the zone the CoP is in now.
+
+        Takes ring views as they are: only the TRAIL_POINTS samples drawn are read. In a
+        kickstand stance (``back_fraction`` > 0) the lead foot's own CoP is shown, solved
+        from the plate's combined CoP, since the zones and cues are about it. With
+        ``counts``, a drawn sample that is an HX711 glitch is replaced by the one before.
+        """
+        n = t_s.shape[0]
+        if n == 0:
+            self.trail.set_trail(np.zeros((0, 2)), np.zeros(0, dtype=int))
+            self.dot.setVisible(False)
+            return "off"
+        lo = int(np.searchsorted(t_s, t_s[-1] - TRAIL_S))
+        step = max(1, (n - lo) // TRAIL_POINTS)
+        # Sample backwards from the newest so the head of the trail is the newest sample.
+        idx = np.arange(n - 1, lo - 1, -step)[::-1]
+        if counts is not None:
+            from gui.live_session import glitch_rows
+
+            bad = glitch_rows(counts[idx])
+            idx[bad] = np.maximum(idx[bad] - 1, 0)
+        xy = cop_mm[idx].astype(np.float64)
+        if back_fraction > 0:
+            lx, ly = self.stance.lead_foot_cop_mm(xy[:, 0], xy[:, 1], back_fraction)
+            xy = np.column_stack([lx, ly])
+        # zone_codes: 0 heel, 1 midfoot, 2 forefoot, 3 off (NaN included) = ZONE_ORDER.
+        zone_idx = np.asarray(self.stance.zone_codes(xy[:, 0], xy[:, 1]), dtype=int)
+        self.trail.set_trail(xy, zone_idx)
+        head = xy[-1]
+        if np.isfinite(head).all():
+            zone = ZONE_ORDER[int(zone_idx[-1])]
+            if zone != self._dot_zone:
+                self.dot.setBrush(self._brushes.get(zone, self._brushes["off"]))
+                self._dot_zone = zone
+            self.dot.setPos(float(head[0]), float(head[1]))
+            self.dot.setVisible(True)
+        else:
+            zone = "off"
+            self.dot.setVisible(False)
+        return zone
+
+    def set_readout(self, weight_kg: float, percent_bw: float | None, zone: str) -> None:
+        """Update the weight, % body weight and zone labels (only when their text changes)."""
+        text = "-- kg" if weight_kg != weight_kg else f"{weight_kg:5.1f} kg"
+        percent = "" if percent_bw is None else f"{percent_bw:4.0f} % body weight"
+        if (text, percent) != self._last_weight_text:
+            self.weight_label.setText(text)
+            self.percent_label.setText(percent)
+            self._last_weight_text = (text, percent)
+        if zone != self._last_zone:
+            rgb = ZONE_RGB.get(zone, ZONE_RGB["off"])
+            self.zone_label.setText("no CoP" if zone == "off" else zone.upper())
+            self.zone_label.setStyleSheet(f"color: {css(rgb)}; font-size: 28px; font-weight: 700;")
+            self._last_zone = zone
