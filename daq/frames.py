@@ -7,6 +7,7 @@ share, so the virtual plate, the tests and the decoder agree byte for byte.
 from __future__ import annotations
 
 import binascii
+import functools
 
 import numpy as np
 
@@ -51,17 +52,65 @@ def _crc_table() -> np.ndarray:
 CRC_TABLE = _crc_table()
 
 
+def _crc_table16() -> np.ndarray:
+    """CRC step for two bytes at once: the register shifts out whole, so crc' = T16[crc ^ w]."""
+    word = np.arange(1 << 16, dtype=np.uint32)
+    crc = (word << 8) ^ CRC_TABLE[word >> 8]
+    crc = ((crc & 0xFF) << 8) ^ CRC_TABLE[(crc >> 8) & 0xFF]
+    return crc.astype(np.uint16)
+
+
+CRC_TABLE16 = _crc_table16()
+# Below this many rows one table gather over every byte beats a column loop (measured
+# on 25-byte rows here: 34 vs 60 us at 512 rows, 141 vs 104 us at 2048).
+_LINEAR_MAX_ROWS = 1536
+
+
+@functools.lru_cache(maxsize=16)
+def _crc_position_tables(length: int) -> tuple[np.ndarray, np.ndarray, np.uint16]:
+    """Per-position byte contributions for messages of ``length`` bytes.
+
+    CRC without xorout is affine over GF(2): the CRC of a message is the CRC of all zeros
+    (with the 0xFFFF init) XOR the zero-init CRC contribution of each byte at its position.
+    So one gather of ``length`` table entries per row and one XOR reduction give every row.
+    """
+    contrib = np.zeros((length, 256), dtype=np.uint16)
+    # Contribution of byte b at the last position is CRC_TABLE[b]; each earlier position
+    # passes it through one more zero byte: c -> (c << 8) ^ CRC_TABLE[c >> 8].
+    contrib[length - 1] = CRC_TABLE
+    for pos in range(length - 2, -1, -1):
+        nxt = contrib[pos + 1]
+        contrib[pos] = (nxt << 8) ^ CRC_TABLE[nxt >> 8]
+    offsets = (np.arange(length, dtype=np.intp) * 256)[:, None]
+    return contrib.reshape(-1), offsets, np.uint16(binascii.crc_hqx(bytes(length), 0xFFFF))
+
+
 def crc16_rows(rows: np.ndarray) -> np.ndarray:
     """CRC-16/CCITT-FALSE of every row of a (M, L) uint8 array, vectorised over M.
 
-    One table step per column, so the Python cost is L numpy operations however many
-    frames there are.
+    Few rows: one gather of per-position tables and an XOR reduction (a handful of numpy
+    calls whatever L is). Many rows: a column loop two bytes at a time through a 64 Ki-entry
+    table, which keeps the gathers cache-friendly. Both give binascii.crc_hqx(row, 0xFFFF).
     """
-    crc = np.full(rows.shape[0], 0xFFFF, dtype=np.uint16)
-    table = CRC_TABLE
-    for col in range(rows.shape[1]):
-        idx = (crc >> 8) ^ rows[:, col]
-        crc = (crc << 8) ^ table[idx]
+    n_rows, length = rows.shape
+    if length == 0:
+        return np.full(n_rows, 0xFFFF, dtype=np.uint16)
+    if n_rows <= _LINEAR_MAX_ROWS:
+        table, offsets, zeros_crc = _crc_position_tables(length)
+        picked = table[rows.T + offsets]
+        return np.bitwise_xor.reduce(picked, axis=0) ^ zeros_crc
+    crc = np.full(n_rows, 0xFFFF, dtype=np.uint16)
+    n_words = length // 2
+    if n_words:
+        words = rows[:, : 2 * n_words]
+        if words.strides[1] != 1:
+            words = np.ascontiguousarray(words)
+        words = words.view(">u2")
+        table16 = CRC_TABLE16
+        for col in range(n_words):
+            crc = table16[crc ^ words[:, col]]
+    if length % 2:
+        crc = (crc << 8) ^ CRC_TABLE[(crc >> 8) ^ rows[:, -1]]
     return crc
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import binascii
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -53,6 +54,45 @@ def test_crc_check_value():
     assert crc16(b"123456789") == 0x29B1
     rows = np.frombuffer(b"123456789" * 3, dtype=np.uint8).reshape(3, 9)
     assert list(crc16_rows(rows)) == [0x29B1] * 3
+
+
+@pytest.mark.parametrize("n_rows", [1, 7, 600, 1536, 1537, 4000])
+@pytest.mark.parametrize("length", [1, 2, 25, 41])
+def test_crc_rows_agree_with_binascii_on_both_paths(n_rows, length):
+    """Few rows take the per-position tables, many the two-byte column loop; both exact."""
+    rng = np.random.default_rng(n_rows * 100 + length)
+    wide = rng.integers(0, 256, (n_rows, length + 4), dtype=np.uint8)
+    rows = wide[:, 2 : 2 + length]  # a strided view, as the decoder passes it
+    expected = [binascii.crc_hqx(r.tobytes(), 0xFFFF) for r in rows]
+    assert crc16_rows(rows).tolist() == expected
+
+
+@pytest.mark.parametrize("chunk", [29, 1000, 4096, 65536])
+def test_large_chunks_decode_exactly_like_byte_by_byte(chunk):
+    """The back-to-back run path and the general path must agree with a sequential receiver."""
+    seq, _, _, counts, data = make_stream(5000, seed=3)
+    frame = sample_frame_bytes(4)
+    info = encode_info({"proto": 1, "channels": 4})
+    stream = bytearray(info + data)
+    for i in (10, 11, 2500, 4999):  # corrupted frames inside long runs and at the very end
+        stream[len(stream) - (5000 - i) * frame + 9] ^= 0x40
+    stream[frame * 3000 : frame * 3000] = encode_log("mid-run") + b"\x00\xa5junk"
+    stream = bytes(stream) + encode_log("end")
+    slow = FrameDecoder()
+    block_slow, _, logs_slow = decode_all(slow, [stream[i : i + 1] for i in range(len(stream))])
+    fast = FrameDecoder()
+    pieces = [stream[i : i + chunk] for i in range(0, len(stream), chunk)]
+    block_fast, infos, logs_fast = decode_all(fast, pieces)
+    assert np.array_equal(block_fast.seq, block_slow.seq)
+    assert np.array_equal(block_fast.counts, block_slow.counts)
+    assert np.array_equal(block_fast.t_us, block_slow.t_us)
+    assert logs_fast == logs_slow == ["mid-run", "end"]
+    assert infos[0]["channels"] == "4"
+    assert fast.stats == slow.stats
+    split = (frame * 3000 - len(info)) // frame  # the frame the LOG was pushed into
+    assert set(seq) - set(block_fast.seq.tolist()) == {10, 11, 2500, split, 4999}
+    assert fast.stats.crc_errors >= 5  # plus any SYNC pair inside the broken frames' data
+    assert fast.stats.dropped == 4
 
 
 def test_encoder_matches_field_by_field_reference():
