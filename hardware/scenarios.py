@@ -509,6 +509,13 @@ _EXTRA_KW = {
     "calibration": ("mass_kg", "plate"),
 }
 # Fixed plans of the single-fault hinge scenarios: (stance, faults of every rep, lateral range).
+# The fault the demo's second rep shows in each stance.
+_DEMO_FAULTS = {
+    "bilateral": "heel_shift",
+    "kickstand-left": "lateral_shift",
+    "kickstand-right": "backward_lean",
+}
+
 _HINGE_SETS: dict[str, tuple[str, frozenset[str], tuple[float, float]]] = {
     "hinge-bilateral": ("bilateral", frozenset(), FAULT_LATERAL_MM),
     "hinge-bilateral-heels": ("bilateral", frozenset({"heel_shift"}), FAULT_LATERAL_MM),
@@ -647,9 +654,15 @@ def make_scenario(
         for i, st in enumerate(plan):
             if i:
                 ch.change_stance(plan[i - 1], st)
+            # The second rep of each set shows one fault, so a first look at the app
+            # sees every coaching cue once: heels (bilateral), no lateral shift
+            # (kickstand-left), leaning back at lockout (kickstand-right).
+            demo_faults = [frozenset()] * reps_per_set
+            if reps_per_set >= 2:
+                demo_faults[1] = frozenset({_DEMO_FAULTS[st.stance]})
             ch.hinge_set(
                 st,
-                [frozenset()] * reps_per_set,
+                demo_faults,
                 set_down=set_down,
                 lateral_fault_mm=FAULT_LATERAL_MM,
                 still_s=5.0 if i == 0 else rng.uniform(3.5, 4.5),

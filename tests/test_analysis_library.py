@@ -191,4 +191,10 @@ def test_demo_with_stance_changes_gives_one_set_per_stance() -> None:
     assert [r.stance for r in reps] == [s.stance for s in sc.sets for _ in s.rep_indices]
     for got, want in zip(reps, sc.reps, strict=True):
         assert got.bottom_s == pytest.approx(want.bottom_s, abs=0.25)
-        assert got.faults == []
+        assert {f.name for f in got.faults} == set(want.faults)
+    # The demo shows each fault once: the second rep of every set.
+    assert [set(r.faults) for r in sc.reps if r.faults] == [
+        {"heel_shift"},
+        {"lateral_shift"},
+        {"backward_lean"},
+    ]

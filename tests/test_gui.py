@@ -109,6 +109,12 @@ def test_counts_the_demo_reps(qtbot, open_window):
     scripted = np.array([r.bottom_s for r in truth.reps])
     assert np.max(np.abs(found - scripted)) < 1.0
     assert [r.stance for r in w.session.reps] == [r.stance for r in truth.reps]
+    # The demo's second rep in each stance carries that stance's fault; the window shows it.
+    assert [{f.name for f in r.faults} for r in w.session.reps] == [
+        set(r.faults) for r in truth.reps
+    ]
+    flagged = [w.coaching.summary.item(row, 5).text() for row in range(6)]
+    assert [bool(text.strip()) and text != "-" for text in flagged] == [False, True] * 3
 
 
 def _plate_time_s(w: MainWindow) -> float:
