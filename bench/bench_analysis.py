@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_decode import machine_header  # noqa: E402
+from machine import machine_header  # noqa: E402
 
 from analysis.stance import StanceSetup  # noqa: E402
 from analysis.stream import HingeAnalyser, RepCompleted, analyse_series  # noqa: E402

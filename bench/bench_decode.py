@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import argparse
 import binascii
-import os
-import platform
 import struct
 import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
+from machine import machine_header
 
 from daq.decoder import FrameDecoder
 from daq.frames import (
@@ -54,24 +53,6 @@ CORRUPT_EVERY = 100_000
 CHUNK_SIZES = (4096, 65536)
 TARGET_FPS = 2_000_000
 TARGET_SPEEDUP = 10.0
-
-
-def machine_header() -> str:
-    """CPU model, core count, Python and numpy versions: the first line of every table."""
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (
-        f"machine: {platform.node()} | {model} | {os.cpu_count()} cores ({usable} usable) | "
-        f"Python {platform.python_version()} | numpy {np.__version__}"
-    )
 
 
 # -- the recorded-like stream ---------------------------------------------------------------

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import select
 import subprocess
@@ -40,30 +39,13 @@ import tty
 from pathlib import Path
 
 import numpy as np
+from machine import machine_header
 
 from daq.frames import encode_info, encode_samples, sample_frame_bytes
 
 POLL_S = 0.001
 TARGET_P99_MS = 5.0
 BAUD = 1_000_000
-
-
-def machine_header() -> str:
-    """CPU model, core count, Python and numpy versions: the first line of every table."""
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (
-        f"machine: {platform.node()} | {model} | {os.cpu_count()} cores ({usable} usable) | "
-        f"Python {platform.python_version()} | numpy {np.__version__}"
-    )
 
 
 def thread_cpu_s(native_id: int | None) -> float:

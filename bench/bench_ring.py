@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
-import platform
 import sys
 import time
 from collections import deque
 from collections.abc import Callable
 
 import numpy as np
+from machine import machine_header
 
 from daq.acquisition import ring_columns
 from daq.ring import Column, Columns, SampleRing
@@ -37,24 +36,6 @@ RATE_HZ = 1000
 CAPACITY = 120 * RATE_HZ  # RING_SECONDS at 1 kHz, as the acquisition makes it
 CHUNKS = (1, 16, 64, 1024)
 WINDOW = 30_000
-
-
-def machine_header() -> str:
-    """CPU model, core count, Python and numpy versions: the first line of every table."""
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (
-        f"machine: {platform.node()} | {model} | {os.cpu_count()} cores ({usable} usable) | "
-        f"Python {platform.python_version()} | numpy {np.__version__}"
-    )
 
 
 def make_block(columns: dict[str, Column], n: int, start: int = 0) -> Columns:
