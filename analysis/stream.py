@@ -595,9 +595,18 @@ class HingeAnalyser:
             stance = self.stance.with_stance(stance)
         self.stance = stance
         self._reset_baseline()
-        if self.state in ("descending", "ascending"):
-            self.state = "standing"
+        if self._weight_n is not None and self.state not in ("waiting", "off", "weighing"):
+            # The feet moved, so learn the standing force and CoP again before looking for
+            # reps: on a plate whose cells' gains differ (uncalibrated, or a few per cent
+            # off) the same person weighs a few per cent more or less with the weight over
+            # other cells, and the 1.5 % quiet band around the old weight would never be met.
+            # The body mass stays what it was.
+            if self.state == "holding":
+                self._end_hold(self._cursor)
             self._rep = None
+            self.state = "weighing"
+            self._weigh_from = self._cursor
+            self._reweigh_only = True
 
     def reset(self) -> None:
         """Start over: forget reps, weights and history (a given body mass stays)."""
@@ -618,6 +627,7 @@ class HingeAnalyser:
         self._events: list[Event] = []
         self._weight_n: float | None = None
         self._weigh_from = 0
+        self._reweigh_only = False  # weighing after a stance change: keep the body mass
         self._rest_from = 0
         self._velocity_from = 0
         self._off_cleared = True
@@ -820,6 +830,7 @@ class HingeAnalyser:
         done = a + done_rel if done_rel >= 0 else -1
         if off >= 0 and (done < 0 or lo + off < done):
             self.state = "waiting"
+            self._reweigh_only = False  # stepped off: whoever steps on is weighed afresh
             return lo + off + 1
         if done < 0:
             return hi
@@ -828,13 +839,16 @@ class HingeAnalyser:
         self._weight_n = w_n
         self._reset_baseline()
         self._add_baseline(x0, y0, w_n, WEIGH_STILL_S)
-        if self._body_mass_source != "given":
-            self._body_mass_kg = w_n / G_M_S2
-            self._body_mass_source = "weigh-in"
-        assert self._body_mass_kg is not None
-        self._events.append(
-            BodyMassMeasured(self._t(done), self._body_mass_kg, w_n / G_M_S2, "weigh-in")
-        )
+        if self._reweigh_only:
+            self._reweigh_only = False
+        else:
+            if self._body_mass_source != "given":
+                self._body_mass_kg = w_n / G_M_S2
+                self._body_mass_source = "weigh-in"
+            assert self._body_mass_kg is not None
+            self._events.append(
+                BodyMassMeasured(self._t(done), self._body_mass_kg, w_n / G_M_S2, "weigh-in")
+            )
         self.state = "standing"
         self._rest_from = g0
         self._baseline_ok_from_s = self._t(g0)

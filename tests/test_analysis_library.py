@@ -198,3 +198,34 @@ def test_demo_with_stance_changes_gives_one_set_per_stance() -> None:
         {"lateral_shift"},
         {"backward_lean"},
     ]
+
+
+@pytest.mark.parametrize("seed", [104, 105, 107])
+@pytest.mark.parametrize("key_late_s", [0.0, 1.0])
+def test_stance_change_on_an_uncalibrated_plate(seed: int, key_late_s: float) -> None:
+    """Nominal gains (the cells' +-10 % spread not calibrated out) make the person weigh a few
+    per cent differently in each stance: after the stance key the analyser weighs again, so
+    the kickstand reps are still found, whether the key came as the person settled or later."""
+    from daq.calibration import Calibration, fz_and_cop, load_calibration
+    from daq.decoder import FrameDecoder
+    from hardware.scenarios import make_scenario
+    from hardware.virtual_plate import VirtualPlate
+
+    sc = make_scenario("demo", n_reps=2, seed=seed)
+    plate = VirtualPlate(sc, rate_hz=80, seed=seed)
+    block = FrameDecoder().feed(plate.render()).samples
+    t_s = (block.t_us - block.t_us[0]) / 1e6
+    nominal, _ = load_calibration("never-calibrated", plate.plate)
+    assert not nominal.calibrated
+    cal = Calibration(
+        plate_id="never-calibrated",
+        plate=plate.plate,
+        offset_counts=block.counts[t_s < 0.8].mean(axis=0),  # the start-up tare
+        gain_n_per_count=nominal.gain_n_per_count,
+    )
+    fz, cop = fz_and_cop(cal.forces_n(block.counts), plate.plate.cells_mm)
+    changes = [(s.still_s[0] + key_late_s, StanceSetup(s.stance)) for s in sc.sets[1:]]
+    reps = analyse_series(t_s, fz, cop, StanceSetup("bilateral"), stance_changes=changes)
+    assert [r.stance for r in reps] == [r.stance for r in sc.reps]
+    for got, want in zip(reps, sc.reps, strict=True):
+        assert got.bottom_s == pytest.approx(want.bottom_s, abs=0.25)
