@@ -313,7 +313,14 @@ class LiveSession:
             self.analyser.set_stance(stance)
 
         self._in_acquisition_thread(op)
-        self.acquisition.add_event("stance", stance=stance.stance)
+        # The whole setup, so `midfoot analyse` of the recording places the zones as live did.
+        self.acquisition.add_event(
+            "stance",
+            stance=stance.stance,
+            foot_length_mm=stance.foot_length_mm,
+            heel_y_mm=stance.heel_y_mm if stance.heel_y_mm is not None else float("nan"),
+            stance_width_mm=stance.stance_width_mm,
+        )
 
     def reset_set(self) -> None:
         """Start a new set: forget the reps (the body mass stays)."""

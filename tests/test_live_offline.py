@@ -70,6 +70,11 @@ def test_live_recording_reanalysed_offline_gives_the_same_reps(tmp_path: Path) -
     assert t0_s > 0.3  # the recording did start late
     kinds = [e.get("kind") for e in recorded.events]
     assert kinds.count("stance") == 2
+    # Each stance event carries the whole foot setup, not just the stance's name.
+    for event in (e for e in recorded.events if e.get("kind") == "stance"):
+        assert event["foot_length_mm"] == 260.0
+        assert event["stance_width_mm"] > 0
+        assert "heel_y_mm" in event
 
     offline = analyse_files([path]).files[0].reps
     assert [r.stance for r in offline] == [r.stance for r in live]
