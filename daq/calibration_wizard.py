@@ -84,6 +84,17 @@ class CalibrationWizard:
         """Whether the fit is finished."""
         return self.step == "done"
 
+    @property
+    def captures(self) -> tuple[np.ndarray, ...]:
+        """The captures so far, in the order of ``positions_mm``: read-only.
+
+        One array per position done, the mean raw counts (one per cell, before tare) of the
+        still stretch that captured it; so ``len(captures)`` is the index of the position
+        the mass goes to next. A tuple copy, since :meth:`feed` appends from the
+        acquisition thread.
+        """
+        return tuple(self._captures)
+
     def feed(self, columns: Columns) -> None:
         """Take a new block of samples (``t_s`` and ``counts`` columns)."""
         if self.done:

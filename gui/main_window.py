@@ -53,6 +53,19 @@ def _label(text: str = "", style: str = "") -> QtWidgets.QLabel:
     return label
 
 
+def _show(label: QtWidgets.QLabel, text: str, style: str | None = None) -> None:
+    """Set a label's text (and style sheet) only when they change.
+
+    Each setText re-lays out the status strip and each setStyleSheet re-polishes the
+    label, even with the same value; most of the strip is the same from one update to
+    the next.
+    """
+    if label.text() != text:
+        label.setText(text)
+    if style is not None and label.styleSheet() != style:
+        label.setStyleSheet(style)
+
+
 class MainWindow(QtWidgets.QMainWindow):
     """The live app's window.
 
@@ -430,42 +443,47 @@ class MainWindow(QtWidgets.QMainWindow):
         readout = s.readout()
         self.banner.setVisible(st.simulated)
         rgb = STATE_RGB.get(st.state, MUTED)
-        self.state_label.setText(f"\u25cf {st.state.upper()}")
-        self.state_label.setStyleSheet(f"color: {css(rgb)}; font-size: 15px; font-weight: 700;")
-        rate = "--- Hz" if math.isnan(st.rate_hz) else f"{st.rate_hz:5.1f} Hz"
-        self.rate_label.setText(rate)
-        self.drops_label.setText(f"dropped {st.dropped}")
-        self.crc_label.setText(f"CRC errors {st.crc_errors}")
-        self.source_label.setText(
-            f"{'virtual plate' if st.simulated else 'plate'} {st.info.get('plate_id', '')}  {s.url}"
+        _show(
+            self.state_label,
+            f"\u25cf {st.state.upper()}",
+            f"color: {css(rgb)}; font-size: 15px; font-weight: 700;",
         )
+        rate = "--- Hz" if math.isnan(st.rate_hz) else f"{st.rate_hz:5.1f} Hz"
+        _show(self.rate_label, rate)
+        _show(self.drops_label, f"dropped {st.dropped}")
+        _show(self.crc_label, f"CRC errors {st.crc_errors}")
+        kind = "virtual plate" if st.simulated else "plate"
+        _show(self.source_label, f"{kind} {st.info.get('plate_id', '')}  {s.url}")
         if readout.calibrated:
-            self.cal_label.setText("calibrated")
-            self.cal_label.setStyleSheet(f"color: {css(MUTED)}; font-size: 14px;")
+            _show(self.cal_label, "calibrated", f"color: {css(MUTED)}; font-size: 14px;")
         else:
-            self.cal_label.setText("UNCALIBRATED")
-            self.cal_label.setToolTip(st.calibration_warning or "")
-            self.cal_label.setStyleSheet(
-                f"color: {css(SIMULATED)}; font-size: 14px; font-weight: 700;"
+            _show(
+                self.cal_label,
+                "UNCALIBRATED",
+                f"color: {css(SIMULATED)}; font-size: 14px; font-weight: 700;",
             )
+            tip = st.calibration_warning or ""
+            if self.cal_label.toolTip() != tip:
+                self.cal_label.setToolTip(tip)
         elapsed = s.recording_elapsed_s
         if elapsed is not None and st.recording_path:
             mins, secs = divmod(elapsed, 60)
-            self.rec_label.setText(
-                f"\u25cf REC {int(mins):02d}:{secs:04.1f}  {Path(st.recording_path).name}"
+            _show(
+                self.rec_label,
+                f"\u25cf REC {int(mins):02d}:{secs:04.1f}  {Path(st.recording_path).name}",
+                f"color: {css(RECORDING)}; font-size: 15px; font-weight: 700;",
             )
-            self.rec_label.setStyleSheet(
-                f"color: {css(RECORDING)}; font-size: 15px; font-weight: 700;"
-            )
-            self.act_record.setText("Stop recording (space)")
+            record_text = "Stop recording (space)"
         else:
             err = st.recording_error
-            self.rec_label.setText(f"recording failed: {err}" if err else "")
-            self.act_record.setText("Record (space)")
+            _show(self.rec_label, f"recording failed: {err}" if err else "")
+            record_text = "Record (space)"
+        if self.act_record.text() != record_text:
+            self.act_record.setText(record_text)
         message = readout.message or self._note
         if st.state == "disconnected":
             message = f"PLATE UNPLUGGED, reconnecting by itself: {st.message or ''}"
-        self.message_label.setText(message or "")
+        _show(self.message_label, message or "")
         self.plate_view.set_readout(
             readout.weight_kg, readout.percent_body_weight, zone or readout.zone
         )

@@ -169,6 +169,159 @@ class PeakCache:
         return cols[i0 - lo :]
 
 
+class TraceCurve(pg.PlotCurveItem):
+    """A curve whose data bounds come with its data instead of being scanned for.
+
+    pyqtgraph finds a curve's bounding rectangle with NaN-aware min/max scans of both
+    arrays after every setData; the peak cache has the y extremes of every column from one
+    reduction over all of them, and x is sorted.
+    """
+
+    _given: tuple[tuple[float, float], tuple[float, float]] | None = None
+
+    def set_trace(self, x: np.ndarray, y: np.ndarray, y_lo: float, y_hi: float) -> None:
+        """Draw ``y`` over ``x`` (sorted), whose finite values lie within ``y_lo..y_hi``."""
+        if x.shape[0] and y_lo == y_lo and y_hi == y_hi:
+            self._given = ((float(x[0]), float(x[-1])), (float(y_lo), float(y_hi)))
+        else:
+            self._given = None  # nothing finite to draw: an empty rectangle
+        self.setData(x, y)
+
+    def dataBounds(  # noqa: N802 - pyqtgraph API
+        self,
+        ax: int,
+        frac: float = 1.0,
+        orthoRange: tuple[float, float] | None = None,  # noqa: N803
+    ) -> tuple[float | None, float | None]:
+        """pyqtgraph: the given bounds when the whole range is asked for."""
+        if frac >= 1.0 and orthoRange is None:
+            return self._given[ax] if self._given is not None else (None, None)
+        return super().dataBounds(ax, frac, orthoRange)
+
+
+@dataclass
+class _Band:
+    start_s: float
+    end_s: float | None  # None while the rep is in progress: the band runs to now
+    brush: QtGui.QBrush
+    pen: QtGui.QPen
+
+
+class RepBands(QtWidgets.QGraphicsItem):
+    """The rep shading of one plot: a band per rep (start to lockout), all in one item.
+
+    Bands sit at absolute plate times and the item is shifted by -now each frame, so
+    scrolling moves one item per plot. pyqtgraph's LinearRegionItem (a fill and two
+    InfiniteLine children per plot, signals and bounds recomputed on every move) took
+    about 9 ms of a 14 ms frame with four reps (twelve regions) on screen.
+
+    Only the plot's plain background lies under a band (reps do not overlap; grid and
+    curves are drawn over it), so a translucent shade is drawn as the opaque colour it
+    blends to: an opaque fill is a plain memory fill, where alpha blending a dozen bands
+    took ~0.9 ms a frame in Qt's software rasteriser here.
+
+    Parameters
+    ----------
+    background : tuple of int
+        RGB of the plot background the shades are blended onto.
+    """
+
+    def __init__(self, background: tuple[int, int, int] = BACKGROUND) -> None:
+        super().__init__()
+        self._background = background
+        self._bands: dict[int, _Band] = {}
+        self._now_s = 0.0
+        self._window_s = 10.0
+        self._y = (0.0, 1.0)
+        self._rect = QtCore.QRectF()
+        self.setZValue(-10)  # under the curves
+
+    def set_band(
+        self, index: int, start_s: float, end_s: float | None, rgb: tuple[int, int, int], alpha: int
+    ) -> None:
+        """Shade rep ``index`` from ``start_s`` to ``end_s`` (None: to now) in ``rgb``.
+
+        ``alpha`` (0-255) is the shade's opacity over the background; the edges are drawn
+        at 160.
+        """
+        pen = QtGui.QPen(self._blend(rgb, 160))
+        pen.setCosmetic(True)
+        pen.setWidth(1)
+        brush = QtGui.QBrush(self._blend(rgb, alpha))
+        self._bands[index] = _Band(start_s, end_s, brush, pen)
+        self._refresh()
+
+    def _blend(self, rgb: tuple[int, int, int], alpha: int) -> QtGui.QColor:
+        a = alpha / 255.0
+        r, g, b = (round(bg + (c - bg) * a) for c, bg in zip(rgb, self._background, strict=True))
+        return QtGui.QColor(r, g, b)
+
+    def remove(self, index: int) -> None:
+        """Forget rep ``index``'s band."""
+        if self._bands.pop(index, None) is not None:
+            self._refresh()
+
+    def spans(self) -> list[tuple[int, float, float | None, tuple[int, int, int]]]:
+        """Every band as (rep index, start, end or None, RGB of its fill), by index."""
+        return [
+            (i, b.start_s, b.end_s, b.brush.color().getRgb()[:3])
+            for i, b in sorted(self._bands.items())
+        ]
+
+    def set_now(self, now_s: float, window_s: float) -> None:
+        """Scroll so that plate time ``now_s`` is at x = 0, showing ``window_s`` seconds."""
+        self._now_s, self._window_s = now_s, window_s
+        self.setPos(-now_s, 0.0)
+        self._refresh()
+
+    def set_y_span(self, lo: float, hi: float) -> None:
+        """Bands run over the plot's whole height, ``lo..hi`` in data units."""
+        self._y = (float(lo), float(hi))
+        self._refresh()
+
+    def _visible(self) -> list[tuple[float, float, _Band]]:
+        lo = self._now_s - self._window_s
+        out = []
+        for band in self._bands.values():
+            end = self._now_s if band.end_s is None else band.end_s
+            if end > lo and end > band.start_s:
+                out.append((max(band.start_s, lo), end, band))
+        return out
+
+    def _refresh(self) -> None:
+        shown = self._visible()
+        if shown:
+            # Pad by ~a pixel so the cosmetic edge lines are inside the repainted area.
+            pad = self._window_s / 500.0
+            x0 = min(s for s, _, _ in shown) - pad
+            x1 = max(e for _, e, _ in shown) + pad
+            y0, y1 = self._y
+            rect = QtCore.QRectF(x0, y0, x1 - x0, y1 - y0)
+        else:
+            rect = QtCore.QRectF()
+        if rect != self._rect:
+            self.prepareGeometryChange()
+            self._rect = rect
+        self.update()
+
+    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 - Qt API
+        """Qt: the visible bands."""
+        return self._rect
+
+    def paint(self, painter: QtGui.QPainter, *args: object) -> None:
+        """Qt: fills first, then the edge lines."""
+        y0, y1 = self._y
+        shown = self._visible()
+        for start, end, band in shown:
+            painter.fillRect(QtCore.QRectF(start, y0, end - start, y1 - y0), band.brush)
+        lo = self._now_s - self._window_s
+        for _, end, band in shown:
+            painter.setPen(band.pen)
+            if band.start_s >= lo:
+                painter.drawLine(QtCore.QLineF(band.start_s, y0, band.start_s, y1))
+            painter.drawLine(QtCore.QLineF(end, y0, end, y1))
+
+
 class FrameClock:
     """Frames per second and arrival-to-drawn latency, over the last couple of seconds."""
 
@@ -257,6 +410,12 @@ class TracesView(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.canvas = _TimedLayout(self.clock)
         self.canvas.setBackground(BACKGROUND)
+        # Every frame moves every curve across the whole width: repainting the whole view
+        # is cheaper than having Qt build a region of many dirty rectangles and clip every
+        # item against it (~1 ms of a ~4 ms frame here).
+        self.canvas.setViewportUpdateMode(
+            QtWidgets.QGraphicsView.ViewportUpdateMode.FullViewportUpdate
+        )
         layout.addWidget(self.canvas)
         self.cop_plot = self._plot(0, "CoP (mm)", "AP: + forward / ML: + right")
         self.force_plot = self._plot(1, "load (kg)", None)
@@ -287,8 +446,16 @@ class TracesView(QtWidgets.QWidget):
         self.cell_curves: list[pg.PlotDataItem] = []
         self.set_cells(n_cells)
         self._marks: list[RepMark] = []
-        self._regions: dict[int, list[pg.LinearRegionItem]] = {}
-        self._labels: dict[int, pg.TextItem] = {}
+        self.rep_bands: list[RepBands] = []
+        for plot in (self.cop_plot, self.force_plot, self.cell_plot):
+            bands = RepBands()
+            plot.addItem(bands, ignoreBounds=True)
+            plot.getViewBox().sigYRangeChanged.connect(
+                lambda _vb, rng, bands=bands: bands.set_y_span(*rng)
+            )
+            bands.set_y_span(*plot.viewRange()[1])
+            self.rep_bands.append(bands)
+        self._labels: dict[int, QtWidgets.QGraphicsSimpleTextItem] = {}
         self._force_top = 100.0
         self._cell_top = 40.0
         self._last_range_t = 0.0
@@ -326,7 +493,7 @@ class TracesView(QtWidgets.QWidget):
         if self.drawing == "peak":
             # Already reduced to a few points per pixel: the lean curve item, without
             # PlotDataItem's per-frame bounds scans and downsampling bookkeeping.
-            curve = pg.PlotCurveItem(pen=pen, skipFiniteCheck=finite, connect=connect)
+            curve = TraceCurve(pen=pen, skipFiniteCheck=finite, connect=connect)
             plot.addItem(curve)
             if name and plot.legend is not None:
                 plot.legend.addItem(curve, name)
@@ -367,7 +534,9 @@ class TracesView(QtWidgets.QWidget):
     # -- reps ---------------------------------------------------------------------------------
     def rep_started(self, index: int, start_s: float) -> None:
         """Shade a rep from ``start_s`` on, while it is in progress."""
-        self._marks.append(RepMark(index, start_s))
+        mark = RepMark(index, start_s)
+        self._marks.append(mark)
+        self._shade(mark)
 
     def rep_completed(self, rep: object) -> None:
         """Shade a finished rep green (clean) or red (faults) and label its faults."""
@@ -380,10 +549,11 @@ class TracesView(QtWidgets.QWidget):
         mark.bottom_s = float(rep.bottom_s)
         mark.faults = faults
         self._drop_items(rep.index)
+        self._shade(mark)
 
     def rep_labels(self) -> list[str]:
         """The texts of the rep labels on the traces (e.g. "3: heel shift")."""
-        return [label.textItem.toPlainText() for label in self._labels.values()]
+        return [label.text() for label in self._labels.values()]
 
     def rep_aborted(self, index: int) -> None:
         """Remove the shading of a movement that did not become a rep."""
@@ -393,76 +563,71 @@ class TracesView(QtWidgets.QWidget):
 
     def clear_reps(self) -> None:
         """Remove every rep mark (a new set)."""
-        for index in list(self._regions) + list(self._labels):
+        for mark in self._marks:
+            self._drop_items(mark.index)
+        for index in list(self._labels):
             self._drop_items(index)
         self._marks.clear()
 
     def _drop_items(self, index: int) -> None:
-        for plot, region in zip(
-            (self.cop_plot, self.force_plot, self.cell_plot),
-            self._regions.pop(index, []),
-            strict=False,
-        ):
-            plot.removeItem(region)
+        for bands in self.rep_bands:
+            bands.remove(index)
         label = self._labels.pop(index, None)
         if label is not None:
             self.cop_plot.removeItem(label)
+
+    def _shade(self, mark: RepMark) -> None:
+        # The movement (start to lockout) is shaded; the hold after it stays unshaded.
+        if mark.end_s is None:
+            rgb, alpha = MUTED, 40
+        else:
+            rgb, alpha = (FAULT_REP if mark.faults else GOOD_REP), 55
+        for bands in self.rep_bands:
+            bands.set_band(mark.index, mark.start_s, mark.end_s, rgb, alpha)
 
     def _place_marks(self, t_end: float) -> None:
         lo = t_end - self.window_s
         for old in [m for m in self._marks if m.end_s is not None and m.end_s < lo - 60]:
             self._drop_items(old.index)
             self._marks.remove(old)
+        for bands in self.rep_bands:
+            bands.set_now(t_end, self.window_s)
+        top = None
         for mark in self._marks:
-            # Shade the movement (start to lockout); the hold after it stays unshaded.
-            end = mark.end_s if mark.end_s is not None else t_end
-            visible = end > lo
-            regions = self._regions.get(mark.index)
-            if regions is None:
+            if mark.end_s is None:
+                continue
+            visible = mark.end_s > lo
+            label = self._labels.get(mark.index)
+            if label is None:
                 if not visible:
                     continue
-                regions = self._make_regions(mark)
-                self._regions[mark.index] = regions
-            for r in regions:
-                r.setVisible(visible)
-                if visible:
-                    r.setRegion((mark.start_s - t_end, end - t_end))
-            label = self._labels.get(mark.index)
-            if mark.end_s is not None and label is None and visible:
                 label = self._make_label(mark)
                 self._labels[mark.index] = label
-            if label is not None:
+            if label.isVisible() != visible:
                 label.setVisible(visible)
+            if visible:
+                if top is None:
+                    top = self.cop_plot.viewRange()[1][1]
                 # Keep the label on screen while any part of its rep is.
                 x = max(mark.start_s - t_end, -self.window_s)
-                label.setPos(x, self.cop_plot.viewRange()[1][1])
+                label.setPos(x, top)
 
-    def _make_regions(self, mark: RepMark) -> list[pg.LinearRegionItem]:
-        if mark.end_s is None:
-            rgb, alpha = MUTED, 40
-        else:
-            rgb, alpha = (FAULT_REP if mark.faults else GOOD_REP), 55
-        out = []
-        for p in (self.cop_plot, self.force_plot, self.cell_plot):
-            region = pg.LinearRegionItem(
-                movable=False,
-                brush=pg.mkBrush(*rgb, alpha),
-                pen=pg.mkPen(*rgb, 160),
-            )
-            region.setZValue(-10)
-            p.addItem(region, ignoreBounds=True)
-            out.append(region)
-        return out
-
-    def _make_label(self, mark: RepMark) -> pg.TextItem:
+    def _make_label(self, mark: RepMark) -> QtWidgets.QGraphicsSimpleTextItem:
         if mark.faults:
             text = f"{mark.index + 1}: " + ", ".join(f.replace("_", " ") for f in mark.faults)
             color = FAULT_REP
         else:
             text = f"{mark.index + 1}: good"
             color = GOOD_REP
-        label = pg.TextItem(text, color=color, anchor=(0.0, 0.0))
+        # A plain text item that ignores the view's scaling: moved, it is only blitted.
+        # pyqtgraph's TextItem (a QGraphicsTextItem under a transform it recomputes on
+        # every move) cost ~0.13 ms per label per frame as the traces scroll.
+        label = QtWidgets.QGraphicsSimpleTextItem(text)
+        label.setBrush(QtGui.QBrush(QtGui.QColor(*color)))
+        label.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         label.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        label.setTransform(QtGui.QTransform.fromTranslate(4.0, 4.0))  # pixels, off the edge
+        label.setZValue(5)
         self.cop_plot.addItem(label, ignoreBounds=True)
         return label
 
@@ -492,12 +657,21 @@ class TracesView(QtWidgets.QWidget):
             data = display_window(view, self.window_s * 1.02)
             x = data["t_s"] - t_end
             columns = traced_columns(data, n_cells)
-        self.ml_curve.setData(x, columns[:, 0])
-        self.ap_curve.setData(x, columns[:, 1])
-        self.fz_curve.setData(x, columns[:, 2])
-        for i, curve in enumerate(self.cell_curves):
-            if 3 + i < columns.shape[1]:
-                curve.setData(x, columns[:, 3 + i])
+        curves = [self.ml_curve, self.ap_curve, self.fz_curve, *self.cell_curves]
+        curves = curves[: columns.shape[1]]
+        if self.drawing == "peak":
+            # One NaN-skipping reduction for every curve's y bounds (fmin/fmax ignore NaN
+            # and give NaN only for an all-NaN column, without a warning).
+            if columns.shape[0]:
+                y_lo = np.fmin.reduce(columns, axis=0)
+                y_hi = np.fmax.reduce(columns, axis=0)
+            else:
+                y_lo = y_hi = np.full(columns.shape[1], np.nan)
+            for i, curve in enumerate(curves):
+                curve.set_trace(x, columns[:, i], y_lo[i], y_hi[i])
+        else:
+            for i, curve in enumerate(curves):
+                curve.setData(x, columns[:, i])
         now = time.monotonic()
         if now - self._last_range_t > FORCE_RANGE_EVERY_S:
             self._last_range_t = now

@@ -124,9 +124,8 @@ class CalibrationDialog(QtWidgets.QDialog):
         if self.plate is None:
             return
         pos = calibration_positions_mm(self.plate)
-        # The wizard keeps its captures private; their count is what says which marker is
-        # next (worth a public property in daq.calibration_wizard).
-        k_next = len(self.wizard._captures) if self.wizard is not None else -1
+        # The number of captures so far is the index of the marker the mass goes to next.
+        k_next = len(self.wizard.captures) if self.wizard is not None else -1
         brushes = []
         for k in range(len(pos)):
             if k < k_next:

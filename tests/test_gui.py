@@ -115,6 +115,15 @@ def test_counts_the_demo_reps(qtbot, open_window):
     ]
     flagged = [w.coaching.summary.item(row, 5).text() for row in range(6)]
     assert [bool(text.strip()) and text != "-" for text in flagged] == [False, True] * 3
+    # Each rep is shaded on every plot from its start to its lockout, red with faults and
+    # green without.
+    for bands in w.traces.rep_bands:
+        spans = bands.spans()
+        assert [i for i, *_ in spans] == [r.index for r in w.session.reps]
+        for (_, start_s, end_s, rgb), rep in zip(spans, w.session.reps, strict=True):
+            assert (start_s, end_s) == pytest.approx((rep.start_s, rep.lockout_s))
+            red_over_green = rgb[0] > rgb[1]
+            assert red_over_green == bool(rep.faults)
 
 
 def _plate_time_s(w: MainWindow) -> float:
