@@ -57,6 +57,9 @@ def _open_error(url: str, exc: Exception) -> MidfootError:
             f"{url} is busy: another program (the Arduino IDE's serial monitor, another "
             "midfoot) has it open; close that program and try again"
         )
+    if "://" in url and not url.startswith(("rfc2217://", "socket://")):
+        # The virtual plate or a replayed file: the reason says what to fix, not a cable.
+        return MidfootError(f"could not open {url}: {text}")
     return MidfootError(f"could not open {url} ({text}): check the port name and the cable")
 
 

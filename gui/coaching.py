@@ -10,6 +10,7 @@ from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from gui.colours import FAULT_REP, GOOD_REP, MUTED, PANEL, TEXT, ZONE_RGB, css
 
+_SHORT_STANCE = {"kickstand-left": "kick L", "kickstand-right": "kick R"}
 SUMMARY_COLUMNS = ("rep", "stance", "bottom", "shift mm", "hold s", "faults")
 
 
@@ -84,6 +85,9 @@ class CoachingPanel(QtWidgets.QFrame):
         header = self.summary.horizontalHeader()
         header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
+        # Long fault names wrap inside their cell instead of being cut to "backward ...".
+        self.summary.setWordWrap(True)
+        self.summary.setTextElideMode(QtCore.Qt.TextElideMode.ElideNone)
         self.summary.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.summary.setStyleSheet(
             f"QTableWidget {{ background: {css(PANEL)}; color: {css(TEXT)}; border: none;"
@@ -95,6 +99,9 @@ class CoachingPanel(QtWidgets.QFrame):
         self.totals = QtWidgets.QLabel("")
         self.totals.setStyleSheet(f"color: {css(MUTED)}; font-size: 14px;")
         self.totals.setWordWrap(True)
+        # A wrapped label's height is not always asked for by the layout: keep room for
+        # three lines so the set totals are never clipped.
+        self.totals.setMinimumHeight(64)
         layout.addWidget(self.totals)
         self._hold_text = ""
         self.clear()
@@ -185,7 +192,8 @@ class CoachingPanel(QtWidgets.QFrame):
         hold = getattr(rep, "lockout_hold_s", None)
         values = (
             str(rep.index + 1),
-            str(rep.stance).replace("kickstand-", "kick "),
+            # Short stance names leave the faults column room in the panel's width.
+            _SHORT_STANCE.get(str(rep.stance), str(rep.stance)),
             str(rep.zone_at_bottom),
             "" if shift is None or shift != shift else signed_mm(shift),
             "" if hold is None or hold != hold else f"{hold:.1f}",
@@ -193,9 +201,11 @@ class CoachingPanel(QtWidgets.QFrame):
         )
         for col, value in enumerate(values):
             item = QtWidgets.QTableWidgetItem(value)
+            item.setToolTip(value)
             if col == len(values) - 1 and rep.faults:
                 item.setForeground(QtGui.QBrush(QtGui.QColor(*FAULT_REP)))
             if col == 2:
                 rgb = ZONE_RGB.get(str(rep.zone_at_bottom), ZONE_RGB["off"])
                 item.setForeground(QtGui.QBrush(QtGui.QColor(*rgb)))
             self.summary.setItem(row, col, item)
+        self.summary.resizeRowToContents(row)

@@ -131,7 +131,8 @@ class MainWindow(QtWidgets.QMainWindow):
         bar.addWidget(_label("Plate"))
         self.source_box = QtWidgets.QComboBox()
         self.source_box.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-        self.source_box.setMinimumWidth(220)
+        # Narrow enough that the whole toolbar, Sound included, fits the default 1440 px width.
+        self.source_box.setMinimumWidth(150)
         self.source_box.activated.connect(self._source_chosen)
         bar.addWidget(self.source_box)
         self.act_refresh = bar.addAction("Find plates", self.refresh_sources)

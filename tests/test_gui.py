@@ -72,6 +72,9 @@ def test_connects_shows_rate_and_simulated_banner(qtbot, open_window):
     assert 70.0 < rate < 90.0
     assert w.banner.isVisible()
     assert not w.sound_box.isChecked()  # the sound cue is opt-in
+    # Every control fits the default window width (none hidden in the toolbar's overflow).
+    assert w.sound_box.isVisible()
+    assert w.window_box.isVisible()
     assert "SIMULATED" in w.banner.text()
     assert w.drops_label.text() == "dropped 0"
     assert w.crc_label.text() == "CRC errors 0"

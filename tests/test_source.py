@@ -88,6 +88,17 @@ def test_bad_url_scheme():
         PlateConnection("nosuchscheme://x").open()
 
 
+def test_replay_of_a_file_that_is_not_a_recording_says_so(tmp_path: Path):
+    not_h5 = tmp_path / "notes.h5"
+    not_h5.write_text("not a recording\n")
+    with pytest.raises(MidfootError) as err:
+        PlateConnection(f"replay://{not_h5}").open()
+    message = str(err.value)
+    assert "is not an HDF5 file midfoot can open" in message
+    assert "cable" not in message  # a file has no cable to check
+    assert "\n" not in message
+
+
 def test_acquisition_learns_plate_id_and_measures_rate(tmp_path: Path):
     plate = PtyPlate(tmp_path / "plate")
     acq = Acquisition(str(plate.link))
