@@ -125,7 +125,8 @@ def choose_source(port: str | None, scenario: str, rate_hz: float | None) -> tup
         names = ", ".join(dev for dev, _ in found)
         return found[0][0], f"several plates found ({names}): using {found[0][0]}"
     return virtual_plate_url(scenario, rate_hz), (
-        "no plate found: showing the virtual plate (plug one in and choose it under Plate)"
+        "no plate found: showing the virtual plate (plug one in and choose it under Plate, "
+        "or start with --port)"
     )
 
 
