@@ -212,11 +212,21 @@ class MainWindow(QtWidgets.QMainWindow):
             self.rec_label,
         ):
             strip.addWidget(w)
-        strip.addStretch(1)
-        strip.addWidget(self.source_label)
+        strip.addSpacing(24)
+        # Long texts (a sim:// URL, an error sentence) must not widen the window past the
+        # screen: the source may be cut at its end (its tooltip has it whole) and the
+        # message wraps.
+        ignored = QtWidgets.QSizePolicy.Policy.Ignored
+        self.source_label.setSizePolicy(ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        self.source_label.setAlignment(
+            QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter
+        )
+        strip.addWidget(self.source_label, 1)
         outer.addLayout(strip)
         self.message_label = _label("", f"color: {css(MUTED)}; font-size: 14px;")
         self.message_label.setObjectName("message")
+        self.message_label.setWordWrap(True)
+        self.message_label.setSizePolicy(ignored, QtWidgets.QSizePolicy.Policy.Minimum)
         outer.addWidget(self.message_label)
 
         body = QtWidgets.QHBoxLayout()
@@ -455,6 +465,8 @@ class MainWindow(QtWidgets.QMainWindow):
         _show(self.crc_label, f"CRC errors {st.crc_errors}")
         kind = "virtual plate" if st.simulated else "plate"
         _show(self.source_label, f"{kind} {st.info.get('plate_id', '')}  {s.url}")
+        if self.source_label.toolTip() != s.url:
+            self.source_label.setToolTip(s.url)
         if readout.calibrated:
             _show(self.cal_label, "calibrated", f"color: {css(MUTED)}; font-size: 14px;")
         else:
@@ -485,9 +497,13 @@ class MainWindow(QtWidgets.QMainWindow):
         if st.state == "disconnected":
             message = f"PLATE UNPLUGGED, reconnecting by itself: {st.message or ''}"
         _show(self.message_label, message or "")
-        self.plate_view.set_readout(
-            readout.weight_kg, readout.percent_body_weight, zone or readout.zone
-        )
+        if st.state == "disconnected":
+            # No signal: the last weight and zone are no longer true, so do not show them.
+            self.plate_view.set_readout(float("nan"), None, "off")
+        else:
+            self.plate_view.set_readout(
+                readout.weight_kg, readout.percent_body_weight, zone or readout.zone
+            )
         if self.fps_label.isVisible():
             clock = self.traces.clock
             self.fps_label.setText(f"{clock.fps:5.1f} fps  {clock.latency_ms:5.1f} ms")

@@ -189,6 +189,12 @@ def test_survives_an_unplug(qtbot, open_window):
     qtbot.waitUntil(lambda: "STREAMING" in w.state_label.text(), timeout=5000)
     qtbot.waitUntil(lambda: "DISCONNECTED" in w.state_label.text(), timeout=6000)
     assert "UNPLUGGED" in w.message_label.text()
+    # The long sentence wraps; it does not widen the window past its 1440 px.
+    qtbot.wait(300)
+    assert w.width() == 1440
+    # Without a signal the last weight and zone are not shown as if they were current.
+    assert w.plate_view.weight_label.text() == "-- kg"
+    assert w.plate_view.zone_label.text() == "no CoP"
     save_shot(w, "live-unplugged")
     qtbot.waitUntil(lambda: "STREAMING" in w.state_label.text(), timeout=8000)
     assert w.session.status.reconnects >= 1
