@@ -66,6 +66,37 @@ def _show(label: QtWidgets.QLabel, text: str, style: str | None = None) -> None:
         label.setStyleSheet(style)
 
 
+def _use_dark_palette() -> None:
+    """Fusion with the window's dark colours for the whole app, so the foot setup and
+    calibration dialogs, menus and tooltips match the main window instead of the system's
+    light theme."""
+    app = QtWidgets.QApplication.instance()
+    if not isinstance(app, QtWidgets.QApplication) or app.property("midfoot_dark"):
+        return
+    role = QtGui.QPalette.ColorRole
+    palette = QtGui.QPalette()
+    for r, rgb in (
+        (role.Window, PANEL),
+        (role.WindowText, TEXT),
+        (role.Base, BACKGROUND),
+        (role.AlternateBase, PANEL),
+        (role.ToolTipBase, PANEL),
+        (role.ToolTipText, TEXT),
+        (role.Text, TEXT),
+        (role.PlaceholderText, MUTED),
+        (role.Button, (48, 52, 61)),
+        (role.ButtonText, TEXT),
+        (role.Highlight, (60, 110, 170)),
+        (role.HighlightedText, TEXT),
+    ):
+        palette.setColor(r, QtGui.QColor(*rgb))
+    for r in (role.WindowText, role.Text, role.ButtonText):
+        palette.setColor(QtGui.QPalette.ColorGroup.Disabled, r, QtGui.QColor(*MUTED))
+    app.setStyle("Fusion")
+    app.setPalette(palette)
+    app.setProperty("midfoot_dark", True)
+
+
 class MainWindow(QtWidgets.QMainWindow):
     """The live app's window.
 
@@ -95,6 +126,7 @@ class MainWindow(QtWidgets.QMainWindow):
         drawing: str = "peak",
     ) -> None:
         super().__init__()
+        _use_dark_palette()
         self._drawing = drawing
         self.setWindowTitle("midfoot live")
         self.session = session
