@@ -80,6 +80,9 @@ OFF_FRACTION = 0.4
 STEADY_TAU_S = 0.3
 STEADY_FRACTION = 0.015
 WEIGH_STILL_S = 1.0
+# A rep whose final (closed, skew-corrected) CoM path drops less than this share of the
+# minimum depth is dropped: only force that moved with the CoP looked like a hinge.
+SHALLOW_FINAL_FRACTION = 0.5
 # Movement onset from standing: a downward CoM velocity (the force integrated over the last
 # 0.8 s), or a force swing, or a CoP excursion from the standing baseline.
 VELOCITY_WINDOW_S = 0.8
@@ -1116,6 +1119,12 @@ class HingeAnalyser:
             skew_limit_s_per_mm=limit,
             rest_before_s=rest_before_s,
         )
+        if path.depth_m < SHALLOW_FINAL_FRACTION * self.thresholds.min_depth_m:
+            # The confirming path went deep enough, but the closed, skew-corrected one
+            # barely drops: force that moved with the CoP (cells whose gains differ, feet
+            # being re-placed) rather than a hinge. Not a rep.
+            self._abort(e)
+            return
         timing = hinge_timing(t, path, lp["fz"])
         timing = replace(
             timing,
