@@ -7,6 +7,8 @@ and the zones are then cut inside that functional base of support instead.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from pyqtgraph.Qt import QtCore, QtWidgets
 
@@ -38,6 +40,7 @@ class FootSetupDialog(QtWidgets.QDialog):
         self._bos = session.stance.base_of_support
         self._trial: list[np.ndarray] = []
         self._trial_left_s = 0.0
+        self._trial_end = 0.0
         st = session.stance
 
         form = QtWidgets.QFormLayout()
@@ -169,6 +172,8 @@ class FootSetupDialog(QtWidgets.QDialog):
     def start_trial(self) -> None:
         """Collect the CoP for ROCK_TRIAL_S, then fit the base of support."""
         self._trial = []
+        # Timed by the clock, not by counting timer ticks, which a busy machine delays.
+        self._trial_end = time.monotonic() + ROCK_TRIAL_S
         self._trial_left_s = ROCK_TRIAL_S
         self.session.add_tap(self._collect)
         self.trial_button.setEnabled(False)
@@ -180,7 +185,7 @@ class FootSetupDialog(QtWidgets.QDialog):
     def _tick(self) -> None:
         if self._trial_left_s <= 0:
             return
-        self._trial_left_s -= 0.1
+        self._trial_left_s = self._trial_end - time.monotonic()
         got = self.session.window(2.0)
         if got is not None:
             view, _ = got

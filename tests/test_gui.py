@@ -249,7 +249,8 @@ def test_foot_setup_dialog_fits_zones_to_a_rocking_trial(qtbot, open_window, mon
 
     monkeypatch.setattr(foot_setup, "ROCK_TRIAL_S", 1.0)
     w = open_window(virtual_plate_url("quiet-stance", 80, seed=171))
-    qtbot.waitUntil(lambda: w.session.ring is not None, timeout=5000)
+    # The scenario starts on an empty plate: the trial needs the person standing on it.
+    qtbot.waitUntil(lambda: w.session.analyser.state == "standing", timeout=8000)
     dialog = foot_setup.FootSetupDialog(w.session, w)
     qtbot.addWidget(dialog)
     dialog.show()
