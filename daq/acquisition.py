@@ -27,6 +27,10 @@ from daq.samples import SampleBlock
 from daq.source import DEFAULT_BAUD, PlateConnection, PlateDisconnected
 
 RECONNECT_INTERVAL_S = 0.5
+# A recording armed before the plate said who it is waits this long (plate time of the
+# first samples, counted on the host clock) for its INFO, holding the samples, so the file
+# carries the plate's own calibration rather than the nominal one of an unknown plate.
+INFO_WAIT_S = 1.0
 RING_SECONDS = 120.0
 RATE_WINDOW_S = 2.0
 
@@ -111,6 +115,10 @@ class Acquisition:
         self._consumers: list[BlockConsumer] = []
         self._recorder: SessionRecorder | None = None
         self._pending_recording: tuple[str, dict[str, object]] | None = None
+        # What arrived while a pending recording waits for the plate's INFO, in order:
+        # ("block", SampleBlock, host_t), ("event", kind, fields), ("log", text, host_t).
+        self._held: list[tuple[str, object, object]] = []
+        self._first_block_host_s: float | None = None
         self._rec_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -168,9 +176,7 @@ class Acquisition:
     def set_calibration(self, calibration: Calibration) -> None:
         """Use new offsets/gains from the next block on (recorded as an event)."""
         self.calibration = calibration
-        with self._rec_lock:
-            if self._recorder is not None:
-                self._recorder.add_event("calibration", calibration=calibration.to_dict())
+        self.add_event("calibration", calibration=calibration.to_dict())
 
     # -- recording ----------------------------------------------------------------------------
     def start_recording(self, path: str, metadata: dict[str, object] | None = None) -> None:
@@ -195,9 +201,16 @@ class Acquisition:
             self._pending_recording = (str(path), dict(metadata or {}))
         self.status.recording_path = str(path)
         self.status.recording_error = None
-        if self.ring is not None:
+        if self.ring is not None and self._plate_identified():
             with self._rec_lock:
                 self._open_pending_recording(self.ring.columns["counts"].shape[0])
+
+    def _plate_identified(self) -> bool:
+        """Whether the plate said who it is, or will not: then a recording may open."""
+        if self.status.info.get("plate_id") or self.status.text_mode:
+            return True
+        first = self._first_block_host_s
+        return first is not None and time.time() - first >= INFO_WAIT_S
 
     def _open_pending_recording(self, n_channels: int) -> None:
         """Create the recorder once the channel count is known (caller holds _rec_lock)."""
@@ -216,12 +229,26 @@ class Acquisition:
         if self.status.info:
             recorder.add_text("info", ";".join(f"{k}={v}" for k, v in self.status.info.items()))
         self._recorder = recorder
+        held, self._held = self._held, []
+        for what, a, b in held:
+            if what == "block":
+                recorder.write(a, b)  # type: ignore[arg-type]
+            elif what == "event":
+                recorder.add_event(str(a), **b)  # type: ignore[arg-type]
+            else:
+                recorder.add_text("log", str(a), b)  # type: ignore[arg-type]
 
     def stop_recording(self) -> str | None:
         """Close the recording; returns its path (None if none was running)."""
         with self._rec_lock:
+            if self._pending_recording is not None and self._held:
+                # Stopped while still waiting for the plate's INFO: keep what came.
+                first = self._held[0][1]
+                assert isinstance(first, SampleBlock)
+                self._open_pending_recording(first.n_channels)
             recorder, self._recorder = self._recorder, None
             self._pending_recording = None
+            self._held = []
         if recorder is None:
             return None
         recorder.close()
@@ -236,6 +263,8 @@ class Acquisition:
         with self._rec_lock:
             if self._recorder is not None:
                 self._recorder.add_event(kind, **fields)
+            elif self._pending_recording is not None and self._held:
+                self._held.append(("event", kind, fields))
 
     # -- the loop -----------------------------------------------------------------------------
     def _run(self) -> None:
@@ -319,8 +348,14 @@ class Acquisition:
         st.samples += len(block)
         st.state = "streaming"
         self._update_rate()
+        if self._first_block_host_s is None:
+            self._first_block_host_s = host_t
         with self._rec_lock:
-            self._open_pending_recording(block.n_channels)
+            if self._pending_recording is not None:
+                if self._plate_identified():
+                    self._open_pending_recording(block.n_channels)
+                else:
+                    self._held.append(("block", block, host_t))
             if self._recorder is not None:
                 if self._pending_reconnect_mark:
                     self._recorder.add_event("reconnect")
@@ -336,6 +371,9 @@ class Acquisition:
         with self._rec_lock:
             if self._recorder is not None:
                 self._recorder.add_text(kind, text, host_t)
+            elif kind == "log" and self._pending_recording is not None and self._held:
+                # (INFO is written when the recording opens, from the plate's latest INFO.)
+                self._held.append(("log", text, host_t))
 
     def _ensure_calibration(self, plate_id: str | None) -> None:
         if self._fixed_calibration is not None:

@@ -54,6 +54,12 @@ class Feeder(threading.Thread):
             if self.paused.is_set():
                 time.sleep(0.01)
                 continue
+            # Answer `info` as a plate does: INFO sent before the port opened is lost.
+            try:
+                if self.info and b"info" in self.plate.read_available():
+                    self.plate.write(encode_info(self.info))
+            except OSError:
+                pass  # no one has the port open yet, or it is unplugged
             due = min(len(self.counts), int((time.monotonic() - t0) * RATE_HZ))
             if due > self.sent:
                 k = np.arange(self.sent, due)
@@ -358,3 +364,71 @@ def test_calibration_changes_are_recorded(tmp_path: Path):
     assert cal_events[0]["calibration"]["offset_counts"] == [1.0, 2.0, 3.0, 4.0]
     assert json.loads(s.attrs["calibration_json"])["plate_id"] == "cal"
     assert load_plate().name == s.calibration.plate.name
+
+
+def test_recording_waits_for_the_plates_info_and_keeps_every_sample(tmp_path: Path):
+    """Samples that come before the plate's INFO (it booted before the port opened and
+    answers `info` a moment later) are held, not lost, and the file carries the plate's
+    own stored calibration, not the nominal one of an unknown plate."""
+    from daq.calibration import save_calibration
+
+    stored = Calibration.nominal("late-plate")
+    stored = Calibration(
+        plate_id="late-plate",
+        plate=stored.plate,
+        offset_counts=np.array([10.0, 20.0, 30.0, 40.0]),
+        gain_n_per_count=stored.gain_n_per_count * 1.05,
+        calibrated=True,
+    )
+    save_calibration(stored)
+    plate = PtyPlate(tmp_path / "plate")
+    counts = stream_counts(RATE_HZ * 2)
+    acq = Acquisition(str(plate.link))
+    out = tmp_path / "late.h5"
+    acq.start_recording(str(out))  # armed before the port opens, as `midfoot record` does
+    try:
+        acq.start()
+        k = np.arange(RATE_HZ)  # one second of samples, no INFO yet
+        plate.write(encode_samples(k, k * 5000, np.zeros(RATE_HZ), counts[:RATE_HZ]))
+        time.sleep(0.4)
+        assert acq.status.recording_samples == 0  # held while the plate is unknown
+        plate.write(encode_info({"proto": 1, "channels": 4, "plate_id": "late-plate"}))
+        k2 = np.arange(RATE_HZ, 2 * RATE_HZ)
+        plate.write(encode_samples(k2, k2 * 5000, np.zeros(RATE_HZ), counts[RATE_HZ:]))
+        deadline = time.monotonic() + 5
+        while acq.status.recording_samples < 2 * RATE_HZ and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        acq.stop()
+        plate.close()
+    s = load_session(out)
+    assert np.array_equal(s.counts, counts)  # every sample, in order
+    assert s.calibration.plate_id == "late-plate"
+    assert s.calibration.offset_counts.tolist() == [10.0, 20.0, 30.0, 40.0]
+    assert s.infos[0]["plate_id"] == "late-plate"
+
+
+def test_recording_of_a_plate_that_never_says_who_it_is_opens_after_a_second(
+    tmp_path: Path,
+):
+    plate = PtyPlate(tmp_path / "plate")
+    counts = stream_counts(RATE_HZ)
+    acq = Acquisition(str(plate.link))
+    out = tmp_path / "anon.h5"
+    acq.start_recording(str(out))
+    try:
+        acq.start()
+        k = np.arange(RATE_HZ // 2)
+        plate.write(encode_samples(k, k * 5000, np.zeros(k.size), counts[: k.size]))
+        time.sleep(1.3)  # past the wait for INFO
+        k2 = np.arange(RATE_HZ // 2, RATE_HZ)
+        plate.write(encode_samples(k2, k2 * 5000, np.zeros(k2.size), counts[k2]))
+        deadline = time.monotonic() + 5
+        while acq.status.recording_samples < RATE_HZ and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        acq.stop()
+        plate.close()
+    s = load_session(out)
+    assert np.array_equal(s.counts, counts)
+    assert s.calibration.plate_id == "unknown"
