@@ -15,7 +15,6 @@ import json
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
 
@@ -31,6 +30,7 @@ from analysis.reps import (
 )
 from analysis.stance import STANCES, StanceSetup
 from analysis.stream import HingeAnalyser, analyse_series
+from daq.cli import CommandParser, UsageError
 from daq.errors import MidfootError
 
 __all__ = [
@@ -230,17 +230,8 @@ def format_report(report: SessionReport) -> str:
 
 
 # -- command line ---------------------------------------------------------------------------
-class _UsageError(Exception):
-    """A command-line mistake, reported as one line instead of argparse's exit."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(f"{message}; see midfoot analyse --help")
-
-
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = CommandParser(
         prog="midfoot analyse",
         description=(
             "Hinge reps, faults (heel_shift, lateral_shift, backward_lean), sets and "
@@ -298,7 +289,7 @@ def run_analyse_command(argv: list[str]) -> int:
     """
     try:
         args = _parser().parse_args(argv)
-    except _UsageError as exc:
+    except UsageError as exc:
         print(f"midfoot analyse: {exc}", file=sys.stderr)
         return 2
     except SystemExit as exc:  # --help prints and exits 0

@@ -25,12 +25,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
 from scipy import signal, stats
 
 from analysis.cop_text import read_cop_text
+from daq.cli import CommandParser, UsageError
 
 # Below this the Welch spectrum (segments of N/2 samples) has a handful of bins and the
 # zero-phase filter's edge padding exceeds the signal; no balance trial is this short.
@@ -455,17 +455,8 @@ _TABLE_ROWS = (
 )
 
 
-class _UsageError(Exception):
-    """A command-line mistake, reported as one line instead of argparse's exit."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(f"{message}; see midfoot sway --help.")
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = CommandParser(
         prog="midfoot sway",
         description=(
             "Sway metrics of a CoP trajectory (Santos & Duarte 2016 and Prieto et al. "
@@ -562,7 +553,7 @@ def run_sway_command(argv: list[str]) -> int:
     """
     try:
         args = _parser().parse_args(argv)
-    except _UsageError as exc:
+    except UsageError as exc:
         print(f"midfoot sway: {exc}", file=sys.stderr)
         return 2
     except SystemExit as exc:  # --help prints and exits 0

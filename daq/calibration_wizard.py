@@ -7,7 +7,6 @@ full. The command line (`midfoot calibrate`) and the GUI's wizard both drive it.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import threading
 import time
@@ -23,6 +22,7 @@ from daq.calibration import (
     save_calibration,
     tare_offsets,
 )
+from daq.cli import CommandParser
 from daq.errors import MidfootError
 from daq.plate import DEFAULT_PLATE, PlateGeometry, load_plate
 from daq.ring import Columns
@@ -169,7 +169,7 @@ class CalibrationWizard:
 
 def run_calibrate_command(argv: list[str]) -> int:
     """`midfoot calibrate`: tare and calibrate a plate with a known mass, then save it."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="midfoot calibrate", description=run_calibrate_command.__doc__
     )
     parser.add_argument("--port", help="device path or pyserial URL (default: the one plate found)")

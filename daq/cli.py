@@ -6,10 +6,25 @@ scipy.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from daq.errors import MidfootError
+
+
+class UsageError(MidfootError):
+    """A command-line mistake, said in one line."""
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse for a subcommand: a mistake raises :class:`UsageError` (one line, pointing at
+    ``--help``) instead of printing the usage block and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        """argparse: raise instead of exit."""
+        raise UsageError(f"{message}; see {self.prog} --help")
 
 # name -> (module, function, one-line help). Each function takes argv and returns an exit code.
 COMMANDS: dict[str, tuple[str, str, str]] = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import signal
 import sys
 import threading
@@ -11,6 +10,7 @@ from pathlib import Path
 
 from daq.acquisition import Acquisition
 from daq.calibration import G_M_S2
+from daq.cli import CommandParser
 from daq.decoder import FrameDecoder
 from daq.errors import MidfootError
 from daq.source import PlateConnection, plate_ports
@@ -35,7 +35,7 @@ def resolve_port(port: str | None) -> str:
 
 def run_ports_command(argv: list[str]) -> int:
     """`midfoot ports`: list serial ports that look like plates."""
-    argparse.ArgumentParser(prog="midfoot ports", description=run_ports_command.__doc__).parse_args(
+    CommandParser(prog="midfoot ports", description=run_ports_command.__doc__).parse_args(
         argv
     )
     found = plate_ports()
@@ -49,7 +49,7 @@ def run_ports_command(argv: list[str]) -> int:
 
 def run_info_command(argv: list[str]) -> int:
     """`midfoot info --port PORT`: the plate's INFO and its measured sample rate."""
-    parser = argparse.ArgumentParser(prog="midfoot info", description=run_info_command.__doc__)
+    parser = CommandParser(prog="midfoot info", description=run_info_command.__doc__)
     parser.add_argument("--port", help="device path or pyserial URL (default: the one plate found)")
     parser.add_argument("--baud", type=int, default=115200)
     parser.add_argument("--seconds", type=float, default=2.0, help="how long to measure the rate")
@@ -115,7 +115,7 @@ def _status_line(acq: Acquisition, elapsed_s: float) -> str:
 
 def run_record_command(argv: list[str]) -> int:
     """`midfoot record`: record a plate to an HDF5 session until --seconds, Ctrl-C or SIGTERM."""
-    parser = argparse.ArgumentParser(prog="midfoot record", description=run_record_command.__doc__)
+    parser = CommandParser(prog="midfoot record", description=run_record_command.__doc__)
     parser.add_argument("--port", help="device path or pyserial URL (default: the one plate found)")
     parser.add_argument("--out", required=True, type=Path, help="the .h5 file to create")
     parser.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")

@@ -69,8 +69,9 @@ class Decoded:
     logs: list[str] = field(default_factory=list)
 
 
-# Up to this many frames, binascii.crc_hqx per frame beats numpy's per-call overhead.
-_SCALAR_CRC_FRAMES = 8
+# Up to this many frames per read, plain Python (binascii.crc_hqx, int arithmetic) beats
+# numpy's per-call overhead for the CRC check and the seq/t_us unwrap.
+_SMALL_READ_FRAMES = 8
 
 
 def _sample_dtype(n_channels: int) -> np.dtype:
@@ -178,7 +179,7 @@ class FrameDecoder:
         n = len(buf) // size
         rec = np.frombuffer(buf, dtype=dtype, count=n)
         ok = rec["hdr"] == self._run_header_u32
-        if n <= _SCALAR_CRC_FRAMES:
+        if n <= _SMALL_READ_FRAMES:
             crc = [
                 binascii.crc_hqx(buf[i * size + 2 : (i + 1) * size - 2], 0xFFFF)
                 for i in range(n)
@@ -389,7 +390,7 @@ def _unwrap(
     """
     prev = int(raw[0]) if last_raw is None else last_raw
     start = int(raw[0]) if last_raw is None else last_value
-    if raw.shape[0] <= _SCALAR_CRC_FRAMES:
+    if raw.shape[0] <= _SMALL_READ_FRAMES:
         # A frame or two per read (a 1 kHz plate read live): Python ints beat numpy calls.
         steps_list = []
         values = []

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from analysis.stance import StanceSetup
+from daq.cli import CommandParser
 from daq.errors import MidfootError
 from gui.live_session import DEFAULT_SCENARIO, STANCES, LiveSession, choose_source
 
@@ -25,7 +26,7 @@ def has_display() -> bool:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line of `midfoot live`."""
-    p = argparse.ArgumentParser(
+    p = CommandParser(
         prog="midfoot live",
         description="The live app: stand on the plate, see the hinge. Without a plate it "
         "plays the virtual plate; without a display it runs in the terminal.",

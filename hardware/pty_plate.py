@@ -23,23 +23,15 @@ import tty
 
 from serial import SerialException
 
+from daq.cli import CommandParser, UsageError
 from daq.frames import sample_frame_bytes
 from hardware.protocol_sim import MAX_BACKLOG_S, SimSettings, make_virtual_plate
 from hardware.scenarios import SCENARIO_NAMES
 from hardware.virtual_plate import RATES_HZ
 
 
-class _ArgumentError(Exception):
-    """A bad command line, reported in one line."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse would print usage and exit
-        raise _ArgumentError(message)
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = CommandParser(
         prog="midfoot simulate",
         description="Run the virtual plate on a pseudo-terminal and print its path.",
     )
@@ -66,19 +58,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> SimSettings:
     if args.scenario not in SCENARIO_NAMES:
-        raise _ArgumentError(
+        raise UsageError(
             f"there is no scenario {args.scenario!r}: use one of {', '.join(SCENARIO_NAMES)}"
         )
     if args.rate not in RATES_HZ:
-        raise _ArgumentError(f"--rate {args.rate} is not valid: use 10, 80 or 1000")
+        raise UsageError(f"--rate {args.rate} is not valid: use 10, 80 or 1000")
     if args.channels not in (4, 8):
-        raise _ArgumentError(f"--channels {args.channels} is not valid: use 4 or 8")
+        raise UsageError(f"--channels {args.channels} is not valid: use 4 or 8")
     if not 0.01 <= args.speed <= 1000.0:
-        raise _ArgumentError(f"--speed {args.speed} is not valid: use 0.01 to 1000")
+        raise UsageError(f"--speed {args.speed} is not valid: use 0.01 to 1000")
     if args.seconds is not None and args.seconds <= 0:
-        raise _ArgumentError("--seconds must be positive")
+        raise UsageError("--seconds must be positive")
     if not 0 <= args.t0_us < 2**32:
-        raise _ArgumentError("--t0-us must be between 0 and 4294967295")
+        raise UsageError("--t0-us must be between 0 and 4294967295")
     return SimSettings(
         scenario=args.scenario,
         rate_hz=args.rate,
@@ -101,7 +93,7 @@ def _settings(args: argparse.Namespace) -> SimSettings:
 def _make_link(link: str, target: str) -> None:
     if os.path.lexists(link):
         if not os.path.islink(link):
-            raise _ArgumentError(f"--link {link} exists and is not a symlink: choose another path")
+            raise UsageError(f"--link {link} exists and is not a symlink: choose another path")
         os.unlink(link)
     os.symlink(target, link)
 
@@ -135,7 +127,7 @@ def run_simulate_command(argv: list[str]) -> int:
         plate = make_virtual_plate(settings)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    except (_ArgumentError, SerialException) as exc:
+    except (UsageError, SerialException) as exc:
         print(f"midfoot simulate: {exc}", file=sys.stderr)
         return 2
 
@@ -146,7 +138,7 @@ def run_simulate_command(argv: list[str]) -> int:
     try:
         if args.link:
             _make_link(args.link, path)
-    except (_ArgumentError, OSError) as exc:
+    except (UsageError, OSError) as exc:
         print(f"midfoot simulate: {exc}", file=sys.stderr)
         os.close(master)
         os.close(slave)

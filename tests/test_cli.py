@@ -119,3 +119,24 @@ def test_record_then_replay_gives_the_same_counts(tmp_path: Path):
     s2 = load_session(second)
     assert np.array_equal(s2.counts, s1.counts[: len(s2.seq)])
     assert len(s2.seq) == len(s1.seq)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["record", "--bogus"],
+        ["info", "--bogus"],
+        ["ports", "--bogus"],
+        ["calibrate", "--mass-kg", "heavy"],
+        ["live", "--stance", "sideways"],
+        ["analyse", "--bogus"],
+        ["sway"],
+        ["simulate", "--bogus"],
+    ],
+)
+def test_every_command_says_a_bad_argument_in_one_line(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err
+    assert err.startswith(f"midfoot {argv[0]}: ")
+    assert f"see midfoot {argv[0]} --help" in err
