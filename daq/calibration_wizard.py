@@ -7,24 +7,19 @@ full. The command line (`midfoot calibrate`) and the GUI's wizard both drive it.
 
 from __future__ import annotations
 
-import sys
 import threading
-import time
 
 import numpy as np
 
-from daq.acquisition import Acquisition
 from daq.calibration import (
     G_M_S2,
     Calibration,
     calibration_positions_mm,
     fit_gains,
-    save_calibration,
     tare_offsets,
 )
-from daq.cli import CommandParser
 from daq.errors import MidfootError
-from daq.plate import DEFAULT_PLATE, PlateGeometry, load_plate
+from daq.plate import PlateGeometry
 from daq.ring import Columns
 
 STILL_WINDOW_S = 1.5
@@ -165,61 +160,3 @@ class CalibrationWizard:
             f"(worst {float(fit.cop_error_mm.max()):.1f} mm) over {len(self._captures)} positions."
         )
         self.changed.set()
-
-
-def run_calibrate_command(argv: list[str]) -> int:
-    """`midfoot calibrate`: tare and calibrate a plate with a known mass, then save it."""
-    parser = CommandParser(
-        prog="midfoot calibrate", description=run_calibrate_command.__doc__
-    )
-    parser.add_argument("--port", help="device path or pyserial URL (default: the one plate found)")
-    parser.add_argument("--mass-kg", type=float, default=20.0, help="the known mass (default 20)")
-    parser.add_argument(
-        "--plate", default=DEFAULT_PLATE, help="plate preset name or .toml file with cell positions"
-    )
-    parser.add_argument("--baud", type=int, default=115200)
-    parser.add_argument("--timeout", type=float, default=600.0, help="give up after this many s")
-    args = parser.parse_args(argv)
-    from daq.commands import resolve_port
-
-    url = resolve_port(args.port)
-    plate = load_plate(args.plate)
-    acq = Acquisition(url, baudrate=args.baud, plate=plate)
-    acq.start()
-    try:
-        acq.wait_for_ring(timeout_s=10.0)
-        deadline = time.monotonic() + 3.0
-        while "plate_id" not in acq.status.info and time.monotonic() < deadline:
-            time.sleep(0.05)
-        plate_id = acq.status.info.get("plate_id", "unknown")
-        print(f"Calibrating plate {plate_id} ({plate.name}) with a {args.mass_kg:g} kg mass.")
-        print("Positions, in order:")
-        for k, xy in enumerate(calibration_positions_mm(plate)):
-            print(f"  {k + 1}. {position_name(xy)}")
-        wizard = CalibrationWizard(
-            plate_id, plate, args.mass_kg, Calibration.nominal(plate_id, plate)
-        )
-        acq.add_consumer(wizard.feed)
-        print(wizard.prompt, flush=True)
-        end = time.monotonic() + args.timeout
-        while not wizard.done:
-            if time.monotonic() > end:
-                raise MidfootError(
-                    f"calibration timed out after {args.timeout:.0f} s at step '{wizard.step}': "
-                    "keep the plate and the mass still at each position, then run it again"
-                )
-            if wizard.changed.wait(0.2):
-                wizard.changed.clear()
-                print(wizard.prompt, flush=True)
-            if acq.status.state == "disconnected":
-                print(f"waiting: {acq.status.message}", file=sys.stderr)
-                time.sleep(1.0)
-    finally:
-        acq.stop()
-    assert wizard.result is not None
-    assert wizard.residual_cop_mm is not None
-    for xy, err in zip(wizard.positions_mm, wizard.residual_cop_mm, strict=True):
-        print(f"  {position_name(xy):<28} CoP error {err:5.1f} mm")
-    path = save_calibration(wizard.result)
-    print(f"saved to {path}")
-    return 0

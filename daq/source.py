@@ -159,3 +159,18 @@ def plate_ports() -> list[tuple[str, str]]:
             label = f"{label} ({vendor})".strip()
         found.append((port.device, label))
     return found
+
+
+def resolve_port(port: str | None) -> str:
+    """The port to use: the one given, else the only plate found, else a plain error."""
+    if port:
+        return port
+    found = plate_ports()
+    if len(found) == 1:
+        return found[0][0]
+    if not found:
+        raise MidfootError(
+            "no plate found: plug one in, or pass --port sim://demo to use the virtual plate"
+        )
+    names = ", ".join(dev for dev, _ in found)
+    raise MidfootError(f"several ports look like plates ({names}): choose one with --port")

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from analysis.recording import load_series
-from analysis.report import analyse_files, run_analyse_command
+from analysis.report import analyse_files
 from daq.calibration import Calibration
-from daq.cli import main as midfoot_main
 from daq.recorder import SessionRecorder
+from gui.cli import main as midfoot_main
+from gui.cli import run_command
 
 ROOT = Path(__file__).resolve().parents[1]
 if "fault_table" in sys.modules:
@@ -42,6 +43,10 @@ REP_KEYS = {
     "lockout_hold_s",
     "faults",
 }
+
+
+def run_analyse_command(argv: list[str]) -> int:
+    return run_command('analyse', argv)
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from daq.calibration import calibration_path, load_calibration
-from daq.cli import COMMANDS, main
 from daq.session import load_session
+from gui.cli import COMMANDS, main
 from hardware.protocol_sim import make_virtual_plate, parse_sim_url
 
 
 def run_cli(*argv: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "daq.cli", *argv], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "gui.cli", *argv], capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -36,7 +36,7 @@ def test_unknown_command_is_one_clear_line(capsys: pytest.CaptureFixture):
 
 def test_light_commands_do_not_import_qt_or_scipy():
     code = (
-        "import sys; from daq.cli import main; main(['ports']);"
+        "import sys; from gui.cli import main; main(['ports']);"
         "heavy = ('PyQt6', 'scipy', 'pyqtgraph');"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))"
     )
@@ -70,7 +70,7 @@ def test_missing_port_is_one_line_without_traceback(tmp_path: Path):
 def test_calibrate_against_the_virtual_calibration_scenario(tmp_path: Path):
     url = "sim://calibration?rate=80&speed=8&seed=5"
     out = subprocess.run(
-        [sys.executable, "-m", "daq.cli", "calibrate", "--port", url, "--mass-kg", "20"],
+        [sys.executable, "-m", "gui.cli", "calibrate", "--port", url, "--mass-kg", "20"],
         capture_output=True,
         text=True,
         timeout=180,

@@ -654,7 +654,7 @@ def test_midfoot_record_over_the_pty_keeps_every_count(pty_plate, tmp_path: Path
     link, trace, proc = pty_plate
     out = tmp_path / "session.h5"
     rec = subprocess.run(
-        [sys.executable, "-m", "daq.cli", "record", "--port", str(link), "--out", str(out),
+        [sys.executable, "-m", "gui.cli", "record", "--port", str(link), "--out", str(out),
          "--seconds", "2", "--quiet"],
         capture_output=True, text=True, timeout=60, cwd=ROOT,
     )  # fmt: skip

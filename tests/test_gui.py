@@ -312,7 +312,7 @@ def test_window_switches_source(qtbot, open_window):
 
 
 def test_live_command_runs_the_window_and_records(qtbot, tmp_path):
-    from gui.app import run_live_command
+    from gui.commands.live import run as run_live_command
 
     out = tmp_path / "live.h5"
     url = virtual_plate_url("quiet-stance", 80, seed=197, speed=2.0)
@@ -321,7 +321,7 @@ def test_live_command_runs_the_window_and_records(qtbot, tmp_path):
 
 
 def test_terminal_mode_prints_the_feedback(capsys):
-    from gui.app import run_live_command
+    from gui.commands.live import run as run_live_command
 
     url = virtual_plate_url("hinge-bilateral-heels", 80, seed=191, speed=8.0)
     code = run_live_command(["--terminal", "--port", url, "--seconds", "6"])
@@ -338,14 +338,14 @@ def test_terminal_mode_prints_the_feedback(capsys):
 
 
 def test_no_display_falls_back_to_the_terminal(monkeypatch, capsys):
-    from gui import app
+    from gui.commands import live as app
 
     for key in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setattr(app.sys, "platform", "linux")
     assert not app.has_display()
     url = virtual_plate_url("quiet-stance", 80, seed=192)
-    assert app.run_live_command(["--port", url, "--seconds", "1.5"]) == 0
+    assert app.run(["--port", url, "--seconds", "1.5"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("midfoot live: there is no display")
     assert "[STREAMING" in out

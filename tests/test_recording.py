@@ -168,7 +168,7 @@ def record_subprocess(port: Path, out: Path, *extra: str, preexec=None) -> subpr
         [
             PYTHON,
             "-m",
-            "daq.cli",
+            "gui.cli",
             "record",
             "--port",
             str(port),

@@ -23,9 +23,9 @@ from analysis.sway import (
     MIN_SAMPLES,
     SwayMetrics,
     load_cop,
-    run_sway_command,
     sway_metrics,
 )
+from gui.cli import run_command
 
 BDS_TRIALS = ("BDS00001", "BDS00004", "BDS00007", "BDS00010")
 MM2_PER_CM2 = 100.0
@@ -55,6 +55,10 @@ JSON_KEYS = {
     "fs_hz",
     "filter",
 }
+
+
+def run_sway_command(argv: list[str]) -> int:
+    return run_command('sway', argv)
 
 
 # --------------------------------------------------------------------------------------

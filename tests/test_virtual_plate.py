@@ -15,14 +15,18 @@ from scipy import signal
 from daq.calibration import calibration_positions_mm
 from daq.decoder import FrameDecoder
 from daq.plate import PlateGeometry, load_plate
+from gui.cli import run_command
 from hardware import protocol_sim
 from hardware.person import G_M_S2, cell_forces_n
-from hardware.pty_plate import run_simulate_command
 from hardware.scenarios import FAULTS, SCENARIO_NAMES, make_scenario
 from hardware.virtual_plate import DEADLINE_PERIODS, VirtualPlate
 
 ROOT = Path(__file__).resolve().parents[1]
 PLATE = load_plate()
+
+
+def run_simulate_command(argv: list[str]) -> int:
+    return run_command('simulate', argv)
 
 
 def decode(data: bytes) -> tuple[FrameDecoder, object]:
@@ -608,7 +612,7 @@ def test_simulate_on_a_pty_reads_like_a_real_port(tmp_path):
         [
             sys.executable,
             "-c",
-            "import sys; from hardware.pty_plate import run_simulate_command; "
+            "import sys; from gui.commands.simulate import run as run_simulate_command; "
             "sys.exit(run_simulate_command(sys.argv[1:]))",
             "hinge-bilateral",
             "--rate",

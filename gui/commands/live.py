@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 from analysis.stance import StanceSetup
-from daq.cli import CommandParser
 from daq.errors import MidfootError
+from daq.source import DEFAULT_BAUD
+from gui.cli import CommandParser
 from gui.live_session import DEFAULT_SCENARIO, STANCES, LiveSession, choose_source
 
 
@@ -41,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="virtual plate scenario when no plate is used (default demo)",
     )
     p.add_argument("--rate", type=float, help="virtual plate sample rate in Hz (10, 80, 1000)")
-    p.add_argument("--baud", type=int, default=115200, help="serial speed of a real plate")
+    p.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="serial speed of a real plate")
     p.add_argument("--stance", choices=STANCES, default="bilateral")
     p.add_argument("--foot-length-mm", type=float, default=260.0)
     p.add_argument("--window-s", type=float, default=10.0, help="trace window, 5-60 s")
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def run_live_command(argv: list[str]) -> int:
+def run(argv: list[str]) -> int:
     """Run `midfoot live` with ``argv``; returns the exit code."""
     args = build_parser().parse_args(argv)
     if not 5.0 <= args.window_s <= 60.0:

@@ -1,4 +1,4 @@
-"""Acquisition subcommands: `midfoot ports`, `midfoot info` and `midfoot record`."""
+"""`midfoot record`: record a plate to an HDF5 session, with a live status line."""
 
 from __future__ import annotations
 
@@ -8,93 +8,11 @@ import threading
 import time
 from pathlib import Path
 
+from analysis.stance import STANCES
 from daq.acquisition import Acquisition
 from daq.calibration import G_M_S2
-from daq.cli import CommandParser
-from daq.decoder import FrameDecoder
-from daq.errors import MidfootError
-from daq.source import PlateConnection, plate_ports
-
-STANCES = ("bilateral", "kickstand-left", "kickstand-right")
-
-
-def resolve_port(port: str | None) -> str:
-    """The port to use: the one given, else the only plate found, else a plain error."""
-    if port:
-        return port
-    found = plate_ports()
-    if len(found) == 1:
-        return found[0][0]
-    if not found:
-        raise MidfootError(
-            "no plate found: plug one in, or pass --port sim://demo to use the virtual plate"
-        )
-    names = ", ".join(dev for dev, _ in found)
-    raise MidfootError(f"several ports look like plates ({names}): choose one with --port")
-
-
-def run_ports_command(argv: list[str]) -> int:
-    """`midfoot ports`: list serial ports that look like plates."""
-    CommandParser(prog="midfoot ports", description=run_ports_command.__doc__).parse_args(
-        argv
-    )
-    found = plate_ports()
-    if not found:
-        print("no plate found (the virtual plate is always there: --port sim://demo)")
-        return 0
-    for device, label in found:
-        print(f"{device}\t{label}")
-    return 0
-
-
-def run_info_command(argv: list[str]) -> int:
-    """`midfoot info --port PORT`: the plate's INFO and its measured sample rate."""
-    parser = CommandParser(prog="midfoot info", description=run_info_command.__doc__)
-    parser.add_argument("--port", help="device path or pyserial URL (default: the one plate found)")
-    parser.add_argument("--baud", type=int, default=115200)
-    parser.add_argument("--seconds", type=float, default=2.0, help="how long to measure the rate")
-    args = parser.parse_args(argv)
-    url = resolve_port(args.port)
-    decoder = FrameDecoder()
-    infos: list[dict[str, str]] = []
-    logs: list[str] = []
-    first_t = last_t = None
-    n_samples = 0
-    stale = 0
-    with PlateConnection(url, baudrate=args.baud) as conn:
-        conn.write_command("info")
-        deadline = time.monotonic() + max(args.seconds, 0.5)
-        while time.monotonic() < deadline:
-            out = decoder.feed(conn.read_chunk())
-            infos += out.infos
-            logs += out.logs
-            if len(out.samples):
-                first_t = first_t if first_t is not None else int(out.samples.t_us[0])
-                last_t = int(out.samples.t_us[-1])
-                n_samples += len(out.samples)
-                stale += int((out.samples.stale != 0).sum())
-    if not infos and not n_samples:
-        raise MidfootError(
-            f"{url} sent nothing midfoot understands in {args.seconds:.0f} s: check the baud rate "
-            "and that the plate runs the midfoot firmware"
-        )
-    print(f"port: {url}")
-    for key, value in (infos[-1] if infos else {}).items():
-        print(f"{key}: {value}")
-    if not infos:
-        print("info: (the plate sent no INFO frame)")
-    if decoder.fallback_message:
-        print(f"note: {decoder.fallback_message}")
-    if first_t is not None and last_t is not None and last_t > first_t and first_t >= 0:
-        rate = (n_samples - 1) / ((last_t - first_t) / 1e6)
-        print(f"measured rate: {rate:.1f} Hz over {n_samples} samples")
-    print(
-        f"stale samples: {stale}  dropped: {decoder.stats.dropped}  CRC errors: "
-        f"{decoder.stats.crc_errors}"
-    )
-    for line in logs:
-        print(f"log: {line}")
-    return 0
+from daq.source import DEFAULT_BAUD, resolve_port
+from gui.cli import CommandParser
 
 
 def _status_line(acq: Acquisition, elapsed_s: float) -> str:
@@ -113,15 +31,15 @@ def _status_line(acq: Acquisition, elapsed_s: float) -> str:
     )
 
 
-def run_record_command(argv: list[str]) -> int:
+def run(argv: list[str]) -> int:
     """`midfoot record`: record a plate to an HDF5 session until --seconds, Ctrl-C or SIGTERM."""
-    parser = CommandParser(prog="midfoot record", description=run_record_command.__doc__)
+    parser = CommandParser(prog="midfoot record", description=run.__doc__)
     parser.add_argument("--port", help="device path or pyserial URL (default: the one plate found)")
     parser.add_argument("--out", required=True, type=Path, help="the .h5 file to create")
     parser.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
     parser.add_argument("--stance", choices=STANCES, default="bilateral")
     parser.add_argument("--athlete", default="")
-    parser.add_argument("--baud", type=int, default=115200)
+    parser.add_argument("--baud", type=int, default=DEFAULT_BAUD)
     parser.add_argument("--foot-length-mm", type=float)
     parser.add_argument("--body-mass-kg", type=float)
     parser.add_argument("--quiet", action="store_true", help="no live status line")

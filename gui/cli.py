@@ -1,0 +1,123 @@
+"""The `midfoot` command: one dispatcher, and the one place errors become exit codes.
+
+Each subcommand is a module of :mod:`gui.commands` with a ``run(argv) -> int``; it parses
+its own arguments and calls the functions ``daq/`` and ``analysis/`` expose. Modules are
+imported only when asked for, so `midfoot ports` never loads Qt or scipy.
+
+Exit codes: 0 done; 1 the command ran but what it was for failed (a recording that stopped
+on a full disk, acquisition that died); 2 a mistake a person can fix (a wrong argument, a
+missing port, a damaged file), said in one line; 130 interrupted. Nothing a person can
+meet prints a traceback; ``MIDFOOT_DEBUG=1`` shows it for bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from typing import NoReturn
+
+from daq.errors import MidfootError
+
+
+class UsageError(MidfootError):
+    """A command-line mistake, said in one line."""
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse for a subcommand: a mistake raises :class:`UsageError` (one line, pointing at
+    ``--help``) instead of printing the usage block and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raise instead of exiting (argparse API)."""
+        raise UsageError(f"{message}; see {self.prog} --help")
+
+
+# name -> (module under gui.commands, one-line help). Each module has run(argv) -> int.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "live": ("live", "the live app: stand on the plate, see the hinge"),
+    "ports": ("ports", "list serial ports that look like plates"),
+    "info": ("info", "ask a plate for its INFO and measure its rate"),
+    "record": ("record", "record a session to an HDF5 file"),
+    "calibrate": ("calibrate", "tare and calibrate a plate with a known mass"),
+    "simulate": ("simulate", "run the virtual plate on a pseudo-terminal"),
+    "analyse": ("analyse", "analyse hinge reps in recordings"),
+    "sway": ("sway", "balance (sway) metrics of a still stretch"),
+}
+
+
+def usage() -> str:
+    """The top-level help text."""
+    width = max(len(name) for name in COMMANDS)
+    lines = ["usage: midfoot COMMAND [options]   (midfoot COMMAND --help for its options)", ""]
+    lines += [f"  {name:<{width}}  {text}" for name, (_, text) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def _quiet_broken_pipe() -> int:
+    """`midfoot analyse F | head`: the reader went away, which is not an error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def run_command(name: str, argv: list[str]) -> int:
+    """Run subcommand ``name`` with ``argv``: its exit code, with every error mapped.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`COMMANDS`.
+    argv : list of str
+        The arguments after the command's name.
+
+    Returns
+    -------
+    int
+        The exit code (see the module docstring).
+    """
+    if name not in COMMANDS:
+        print(f"midfoot: there is no command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module_name, _ = COMMANDS[name]
+    try:
+        module = importlib.import_module(f"gui.commands.{module_name}")
+        code = int(module.run(argv) or 0)
+        sys.stdout.flush()
+        return code
+    except SystemExit as exc:  # --help prints and exits 0
+        return exc.code if isinstance(exc.code, int) else 0
+    except MidfootError as exc:
+        print(f"midfoot {name}: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug still gets one line, not a traceback
+        if os.environ.get("MIDFOOT_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"midfoot {name}: stopped on an unexpected error ({type(exc).__name__}: {exc}); "
+            "this is a bug in midfoot, please report it with MIDFOOT_DEBUG=1 output",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``midfoot`` console script."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    return run_command(argv[0], argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
