@@ -1,0 +1,1 @@
+"""Analysis: stillness, presence, baseline, hinge reps and faults, sway, reports."""

@@ -1,7 +1,8 @@
 """``midfoot analyse``: hinge reps, sets and left/right asymmetry of one or more recordings.
 
-Each file is loaded by :func:`analysis.recording.load_series` and run through the same
-streaming analyser the live screen uses (:func:`analysis.stream.analyse_series`). Reps are
+Each file is read by :func:`daq.reader.read_recording` (the one reader) and run through the
+same streaming analyser the live screen uses (:func:`analysis.analyser.analyse_series`), in the
+stances the file's stance events say unless a stance is told. Reps are
 grouped into sets by file and stance (:func:`analysis.reps.group_sets`), and the lateral
 shift of kickstand reps led by the left foot is compared with those led by the right
 (:func:`analysis.reps.lateral_asymmetry`) across all files, since each side is usually a
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.recording import load_series
+from analysis.analyser import analyse_series
+from analysis.hinge import HingeAnalyser
 from analysis.reps import (
     Asymmetry,
     Rep,
@@ -25,8 +27,11 @@ from analysis.reps import (
     lateral_asymmetry,
     summarise_set,
 )
-from analysis.stance import StanceSetup
-from analysis.stream import HingeAnalyser, analyse_series
+from analysis.stance import StanceSetup, stance_timeline
+from daq.calibration import Calibration
+from daq.errors import MidfootError
+from daq.reader import read_recording
+from daq.series import PlateSeries
 
 __all__ = [
     "FileReport",
@@ -44,6 +49,7 @@ class FileReport:
     meta: dict[str, object]
     reps: list[Rep]
     body_mass_kg: float | None
+    series: PlateSeries | None = field(default=None, repr=False)
 
     @property
     def sets(self) -> list[SetSummary]:
@@ -91,6 +97,7 @@ class SessionReport:
                     "samples": f.meta.get("samples"),
                     "duration_s": round(float(f.meta.get("duration_s", 0.0)), 3),
                     "stance": f.stance.to_dict(),
+                    "stance_source": f.meta.get("stance_source"),
                     "body_mass_kg": None if f.body_mass_kg is None else round(f.body_mass_kg, 2),
                     "reps": len(f.reps),
                 }
@@ -99,38 +106,112 @@ class SessionReport:
         }
 
 
+# The analyser needs its rate probe and a weigh-in: anything shorter is not a recording.
+MIN_SAMPLES = 20
+BODY_MASS_RANGE_KG = (10.0, 400.0)
+
+
+def _body_mass_kg(series: PlateSeries, overrides: dict[str, object]) -> float | None:
+    source = Path(series.meta.source).name
+    given = overrides.get("body_mass_kg")
+    value = series.meta.body_mass_kg if given is None else given
+    if value is None:
+        return None
+    try:
+        body = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise MidfootError(f"{source}: body_mass_kg {value!r} is not a number; give kg") from None
+    if not np.isfinite(body):
+        return None
+    if not BODY_MASS_RANGE_KG[0] <= body <= BODY_MASS_RANGE_KG[1]:
+        raise MidfootError(f"{source}: body_mass_kg {body:g} is implausible; give 10-400 kg")
+    return body
+
+
+def check_analysable(series: PlateSeries) -> None:
+    """Raise a one-sentence :class:`MidfootError` if the hinge analysis cannot run on it."""
+    source = Path(series.meta.source).name
+    if len(series) < MIN_SAMPLES:
+        raise MidfootError(
+            f"{source} holds only {len(series)} samples: record at least a few seconds"
+        )
+    if not np.isfinite(series.fz_n).any():
+        raise MidfootError(
+            f"{source} has no total force (only CoP): the hinge analysis needs it, so export "
+            "t,ap_mm,ml_mm,fz_n or the plate's forces"
+        )
+
+
+def analyse_series_report(
+    series: PlateSeries,
+    overrides: dict[str, object] | None = None,
+    thresholds: Thresholds | None = None,
+) -> FileReport:
+    """Analyse one recording already read.
+
+    Parameters
+    ----------
+    series : PlateSeries
+        From :func:`daq.reader.read_recording`.
+    overrides : dict, optional
+        What a person told: ``stance``, ``foot_length_mm``, ``shoe_size_eu``,
+        ``heel_y_mm``, ``stance_width_mm``, ``body_mass_kg`` (None values ignored).
+    thresholds : Thresholds, optional
+        Fault limits.
+    """
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    check_analysable(series)
+    timeline = stance_timeline(series, overrides)
+    body = _body_mass_kg(series, overrides)
+    analyser = HingeAnalyser(timeline.initial, thresholds, body_mass_kg=body)
+    reps = analyse_series(series, timeline, analyser=analyser)
+    meta: dict[str, object] = {
+        "kind": series.meta.kind,
+        "rate_hz": series.rate_hz,
+        "samples": len(series),
+        "duration_s": series.duration_s,
+        "athlete": series.meta.athlete,
+        "stance_source": timeline.source,
+        "calibrated": series.meta.calibrated,
+        "plate": None if series.meta.plate is None else series.meta.plate.name,
+        "body_mass_kg": body,
+    }
+    return FileReport(
+        file=series.meta.source,
+        stance=timeline.initial,
+        meta=meta,
+        reps=reps,
+        body_mass_kg=analyser.body_mass_kg,
+        series=series,
+    )
+
+
 def analyse_file(
     path: str | Path,
     overrides: dict[str, object] | None = None,
     thresholds: Thresholds | None = None,
+    *,
+    calibration: Calibration | None = None,
 ) -> FileReport:
-    """Load and analyse one recording.
+    """Read and analyse one recording.
 
     Parameters
     ----------
     path : str or Path
-        A session or CSV file.
+        Any file :func:`daq.reader.read_recording` accepts.
     overrides : dict, optional
-        Metadata that wins over the file's (see :func:`analysis.recording.load_series`).
+        What a person told (see :func:`analyse_series_report`), and ``plate`` (a preset
+        name or .toml path that wins over the file's geometry).
     thresholds : Thresholds, optional
         Fault limits.
+    calibration : Calibration, optional
+        Re-calibrate a session with these gains.
     """
-    t, fz, cop, stance, meta = load_series(path, overrides)
-    meta["duration_s"] = float(t[-1] - t[0])
-    analyser = HingeAnalyser(stance, thresholds, body_mass_kg=meta.get("body_mass_kg"))
-    reps = analyse_series(
-        t,
-        fz,
-        cop,
-        stance,
-        thresholds,
-        body_mass_kg=meta.get("body_mass_kg"),  # type: ignore[arg-type]
-        stance_changes=meta.get("stance_changes") or [],  # type: ignore[arg-type]
-        analyser=analyser,
-    )
-    return FileReport(
-        file=str(path), stance=stance, meta=meta, reps=reps, body_mass_kg=analyser.body_mass_kg
-    )
+    plate = (overrides or {}).get("plate")
+    series = read_recording(path, plate=plate or None, calibration=calibration)  # type: ignore[arg-type]
+    report = analyse_series_report(series, overrides, thresholds)
+    report.file = str(path)
+    return report
 
 
 def analyse_files(

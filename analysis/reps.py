@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from analysis.stance import OFF_CODE, ZONE_NAMES, ZONES, StanceSetup
+from daq.calibration import G_M_S2
 
-G_M_S2 = 9.80665
 FAULT_NAMES = ("heel_shift", "lateral_shift", "backward_lean")
 CUES = {
     "heel_shift": "weight drifted onto your heels: keep it over the midfoot",
@@ -452,8 +452,11 @@ def _close_path(
 
 
 def _crossing_s(t: np.ndarray, zn: np.ndarray, i_bottom: int, level: float) -> tuple[float, float]:
-    """Times the normalised drop ``zn`` (0 standing, 1 bottom) crosses ``level`` before and
-    after the bottom, linearly interpolated; the window's ends if it never does."""
+    """Times the normalised drop ``zn`` crosses ``level`` before and after the bottom.
+
+    ``zn`` is 0 standing and 1 at the bottom; crossings are linearly interpolated, and the
+    window's ends stand in where it never crosses.
+    """
     before = np.flatnonzero(zn[: i_bottom + 1] < level)
     if before.size:
         k = int(before[-1])
@@ -690,6 +693,8 @@ class SetSummary:
         Reps per zone at the bottom.
     fault_counts : dict[str, int]
         Reps per fault.
+    n_faulty : int
+        Reps with at least one fault.
     """
 
     file: str | None
@@ -704,6 +709,7 @@ class SetSummary:
     load_kg: float | None
     zone_at_bottom_counts: dict[str, int]
     fault_counts: dict[str, int]
+    n_faulty: int = 0
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
@@ -724,6 +730,7 @@ class SetSummary:
             "load_kg": r(self.load_kg, 1),
             "zone_at_bottom_counts": dict(self.zone_at_bottom_counts),
             "fault_counts": dict(self.fault_counts),
+            "n_faulty": self.n_faulty,
         }
 
 
@@ -761,6 +768,7 @@ def summarise_set(reps: Sequence[Rep], file: str | None = None) -> SetSummary:
             z: sum(r.zone_at_bottom == z for r in reps) for z in (*ZONES, "off")
         },
         fault_counts={f: sum(f in r.fault_names for r in reps) for f in FAULT_NAMES},
+        n_faulty=sum(1 for r in reps if r.faults),
     )
 
 

@@ -18,13 +18,16 @@ and :meth:`StanceSetup.lead_foot_cop_mm` solves for the lead foot's own CoP.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from daq.errors import MidfootError
+from daq.events import STANCES, StanceChanged
+from daq.series import PlateSeries
 
-STANCES = ("bilateral", "kickstand-left", "kickstand-right")
+__all__ = ["STANCES", "StanceSetup", "BaseOfSupport", "stance_setup", "stance_timeline"]
 ZONES = ("heel", "midfoot", "forefoot")
 OFF_ZONE = "off"
 # Integer codes of :meth:`StanceSetup.zone_codes`; index into ZONE_NAMES for the name.
@@ -334,8 +337,10 @@ class StanceSetup:
         return y0 + self.zone_cuts[0] * (y1 - y0), y0 + self.zone_cuts[1] * (y1 - y0)
 
     def with_stance(self, stance: str) -> StanceSetup:
-        """The same feet in another stance (the heel line moves to the new stance's default
-        only if it was the old stance's default)."""
+        """The same feet in another stance.
+
+        The heel line moves to the new stance's default only if it was the old stance's.
+        """
         heel = self.heel_y_mm
         if heel == DEFAULT_HEEL_Y_MM[self.stance]:
             heel = None
@@ -508,3 +513,129 @@ class StanceSetup:
             if self.base_of_support is None
             else self.base_of_support.to_dict(),
         }
+
+
+# -- stances of a recording -------------------------------------------------------------------
+SETUP_KEYS = ("stance", "foot_length_mm", "shoe_size_eu", "heel_y_mm", "stance_width_mm")
+
+
+def _number(key: str, value: object, source: str) -> float | None:
+    """A setup value as a finite float; None for blank or NaN (unknown)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "" or text.lower() in ("nan", "none", "null", "unknown"):
+            return None
+        value = text
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise MidfootError(
+            f"{source}: {key} is {value!r}, not a number; give it in the unit its name says "
+            "(e.g. foot_length_mm: 260)"
+        ) from None
+    return None if math.isnan(number) else number
+
+
+def stance_setup(values: dict[str, object], source: str) -> StanceSetup:
+    """The :class:`StanceSetup` that ``values`` describe.
+
+    Parameters
+    ----------
+    values : dict
+        ``stance``, ``foot_length_mm`` (or ``shoe_size_eu``), ``heel_y_mm``,
+        ``stance_width_mm``; missing, blank or NaN values take the defaults.
+    source : str
+        Named in error messages.
+    """
+    stance = str(values.get("stance") or "bilateral").strip()
+    if stance not in STANCES:
+        raise MidfootError(
+            f"{source}: stance {stance!r} is not one of {', '.join(STANCES)}; fix the stance "
+            "or pass --stance"
+        )
+    kwargs: dict[str, object] = {"stance": stance}
+    foot = _number("foot_length_mm", values.get("foot_length_mm"), source)
+    shoe = _number("shoe_size_eu", values.get("shoe_size_eu"), source)
+    if shoe is not None:
+        foot = foot_length_from_shoe_size(shoe)
+    if foot is not None:
+        kwargs["foot_length_mm"] = foot
+    for key in ("heel_y_mm", "stance_width_mm"):
+        value = _number(key, values.get(key), source)
+        if value is not None:
+            kwargs[key] = value
+    try:
+        return StanceSetup(**kwargs)  # type: ignore[arg-type]
+    except MidfootError as exc:
+        raise MidfootError(f"{source}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class StanceTimeline:
+    """Which stance a recording is in when.
+
+    Attributes
+    ----------
+    initial : StanceSetup
+        The stance at the first sample.
+    changes : list of (float, StanceSetup)
+        Later changes: series time (s) and the new setup.
+    source : str
+        Where the stances came from: ``told`` (the command line), ``file`` (the file's
+        stance and stance events) or ``default`` (nothing said: bilateral).
+    """
+
+    initial: StanceSetup
+    changes: tuple[tuple[float, StanceSetup], ...]
+    source: str
+
+
+def stance_timeline(
+    series: PlateSeries, overrides: dict[str, object] | None = None
+) -> StanceTimeline:
+    """The stances of a recording: told ones win, then the file's, else bilateral.
+
+    Parameters
+    ----------
+    series : PlateSeries
+        From :func:`daq.reader.read_recording`; its ``meta.stance``, ``meta.foot`` and
+        :class:`~daq.events.StanceChanged` events.
+    overrides : dict, optional
+        Values a person gave (``stance``, ``foot_length_mm``, ``shoe_size_eu``,
+        ``heel_y_mm``, ``stance_width_mm``); None values are ignored. A told ``stance``
+        holds for the whole recording.
+    """
+    source = series.meta.source or "the recording"
+    given = {k: v for k, v in (overrides or {}).items() if k in SETUP_KEYS and v is not None}
+    if "shoe_size_eu" in given:
+        given.pop("foot_length_mm", None)
+    base: dict[str, object] = {"stance": series.meta.stance, **series.meta.foot}
+    if "shoe_size_eu" in given:
+        base.pop("foot_length_mm", None)
+    initial = stance_setup({**base, **given}, source)
+    if "stance" in given:
+        return StanceTimeline(initial, (), "told")
+    changes = []
+    for event in series.events:
+        if not isinstance(event, StanceChanged) or event.stance not in STANCES:
+            continue
+        if not math.isfinite(event.t_s) or event.t_s <= float(series.t_s[0]):
+            # A stance said at the very start is the initial stance.
+            initial = stance_setup({**base, **_event_setup(event), **given}, source)
+            continue
+        changes.append(
+            (float(event.t_s), stance_setup({**base, **_event_setup(event), **given}, source))
+        )
+    told_in_file = series.meta.stance is not None or bool(changes) or initial.stance != "bilateral"
+    return StanceTimeline(initial, tuple(changes), "file" if told_in_file else "default")
+
+
+def _event_setup(event: StanceChanged) -> dict[str, object]:
+    out: dict[str, object] = {"stance": event.stance}
+    for key in ("foot_length_mm", "heel_y_mm", "stance_width_mm"):
+        value = getattr(event, key)
+        if value is not None and math.isfinite(value):
+            out[key] = value
+    return out

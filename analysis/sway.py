@@ -19,14 +19,15 @@ used (or ``"none"``) is always part of the result.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy import signal, stats
 
-from analysis.cop_text import read_cop_text
+from daq.errors import MidfootError
+from daq.reader import read_recording
+from daq.series import PlateSeries
 
 # Below this the Welch spectrum (segments of N/2 samples) has a handful of bins and the
 # zero-phase filter's edge padding exceeds the signal; no balance trial is this short.
@@ -349,50 +350,19 @@ def _power_fraction_frequency_hz(f_hz: np.ndarray, p: np.ndarray, fraction: floa
 
 
 # ---------------------------------------------------------------------------------------
-# Loading: the one place where file formats are dispatched.
+# Loading: every file kind through the one reader.
 
 CopArrays = tuple[np.ndarray, np.ndarray, np.ndarray, float]
 """(t_s, ap_mm, ml_mm, fs_hz) of a uniformly sampled CoP trajectory."""
 
 
-def _load_cop_text(path: Path) -> CopArrays:
-    trajectory = read_cop_text(path)
-    return trajectory.t_s, trajectory.ap_mm, trajectory.ml_mm, trajectory.fs_hz
-
-
-def _load_cop_session(path: Path) -> CopArrays:
-    """CoP of a midfoot HDF5 session with its stored calibration (x = ML, y = AP)."""
-    from daq.calibration import fz_and_cop
-    from daq.errors import MidfootError
-    from daq.session import load_session
-
-    try:
-        session = load_session(path)
-    except MidfootError as exc:
-        raise ValueError(f"{str(exc).rstrip('.')}.") from exc
-    force = session.forces_n()
-    _, cop = fz_and_cop(force, session.calibration.plate.cells_mm)
-    return session.t_s, cop[:, 1], cop[:, 0], float(session.rate_hz)
-
-
-# New formats are added here, keyed by lower-case file suffix.
-COP_LOADERS: dict[str, Callable[[Path], CopArrays]] = {
-    ".txt": _load_cop_text,
-    ".csv": _load_cop_text,
-    ".tsv": _load_cop_text,
-    ".h5": _load_cop_session,
-    ".hdf5": _load_cop_session,
-}
-
-
 def load_cop(path: str | Path) -> CopArrays:
-    """Load a CoP trajectory from any supported file, chosen by its extension.
+    """The CoP trajectory of any recording :func:`daq.reader.read_recording` accepts.
 
     Parameters
     ----------
     path : str or pathlib.Path
-        A Santos & Duarte trial (``.txt``) or midfoot CoP text (``.txt``, ``.csv``,
-        ``.tsv``); text layouts are told apart by their header line.
+        A Santos & Duarte trial, midfoot CoP or force text, or an HDF5 session.
 
     Returns
     -------
@@ -405,18 +375,115 @@ def load_cop(path: str | Path) -> CopArrays:
 
     Raises
     ------
-    ValueError
-        If the file is missing, has an unsupported extension or cannot be read.
+    MidfootError
+        If the file is missing or cannot be read, in one sentence.
     """
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"{path} does not exist; check the file name and folder.")
-    suffix = path.suffix.lower()
-    loader = COP_LOADERS.get(suffix)
-    if loader is None:
-        known = ", ".join(sorted(COP_LOADERS))
-        raise ValueError(
-            f"{path.name} has the unsupported extension {suffix or '(none)'!r}; give a "
-            f"CoP file ending in one of {known}."
+    series = read_recording(path)
+    return series.t_s, series.cop_mm[:, 1], series.cop_mm[:, 0], float(series.rate_hz)
+
+
+# ---------------------------------------------------------------------------------------
+# A stretch of a recording, checked before its sway is computed.
+
+# Timestamps printed with a few decimals (e.g. 0.033, 0.067 at 30 Hz) wobble by a few per
+# cent of the period; anything beyond this is a gap or a clock problem, not rounding.
+MAX_PERIOD_DEVIATION = 0.05
+# Quiet standing moves the CoP within a few centimetres and the total force by a few per
+# cent (Santos & Duarte's trials: range under 40 mm, force within 3 %); a hinge, a step or a
+# weight shift goes far beyond either.
+QUIET_RANGE_MM = 60.0
+QUIET_FORCE_FRACTION = 0.08
+
+
+@dataclass(frozen=True)
+class SwayStretch:
+    """The samples sway metrics are computed from, and what to warn about.
+
+    Attributes
+    ----------
+    t_s, ap_mm, ml_mm : numpy.ndarray
+        The stretch.
+    fs_hz : float
+        Its sampling rate.
+    warning : str or None
+        One sentence when the stretch holds movement rather than quiet standing.
+    """
+
+    t_s: np.ndarray
+    ap_mm: np.ndarray
+    ml_mm: np.ndarray
+    fs_hz: float
+    warning: str | None = None
+
+
+def sway_stretch(
+    series: PlateSeries, start_s: float | None = None, end_s: float | None = None
+) -> SwayStretch:
+    """The stretch ``start_s <= t < end_s`` of a recording, checked for sway metrics.
+
+    Parameters
+    ----------
+    series : PlateSeries
+        A recording (:func:`daq.reader.read_recording`).
+    start_s, end_s : float, optional
+        Window in series seconds (default: all of it).
+
+    Returns
+    -------
+    SwayStretch
+        With a warning when the stretch holds movement rather than quiet standing.
+
+    Raises
+    ------
+    MidfootError
+        Bad window times, too few samples, nobody on the plate, or uneven sampling.
+    """
+    name = Path(series.meta.source).name or "the recording"
+    t_s = series.t_s
+    for label, value in (("--start", start_s), ("--end", end_s)):
+        if value is not None and not math.isfinite(value):
+            raise MidfootError(f"{label} must be a finite time in s, not {value!r}")
+    if start_s is not None and end_s is not None and start_s >= end_s:
+        raise MidfootError(
+            f"--start ({start_s:g} s) must be before --end ({end_s:g} s): swap or fix them"
         )
-    return loader(path)
+    keep = np.ones(t_s.size, dtype=bool)
+    if start_s is not None:
+        keep &= t_s >= start_s
+    if end_s is not None:
+        keep &= t_s < end_s
+    if keep.sum() < MIN_SAMPLES:
+        start_text = "the start" if start_s is None else f"{start_s:g} s"
+        end_text = "the end" if end_s is None else f"{end_s:g} s"
+        raise MidfootError(
+            f"the window from {start_text} to {end_text} of {name} holds {int(keep.sum())} "
+            f"samples but at least {MIN_SAMPLES} are needed: choose times within "
+            f"{t_s[0]:g} s to {t_s[-1]:g} s"
+        )
+    t = t_s[keep]
+    cop = series.cop_mm[keep]
+    if not np.all(np.isfinite(cop)):
+        raise MidfootError(
+            f"nobody stands on the plate for part of that stretch of {name} (no centre of "
+            "pressure): choose a stretch where the person stands still"
+        )
+    steps = np.diff(t)
+    period = (t[-1] - t[0]) / (t.size - 1)
+    worst = float(np.max(np.abs(steps - period)) / period)
+    if worst > MAX_PERIOD_DEVIATION:
+        raise MidfootError(
+            f"the samples of {name} are not evenly spaced in that stretch (a step differs from "
+            f"the mean period by {worst:.0%}): choose a stretch without gaps"
+        )
+    ap, ml = cop[:, 1], cop[:, 0]
+    range_mm = float(max(np.ptp(ap), np.ptp(ml)))
+    fz = series.fz_n[keep]
+    swing = float(np.ptp(fz) / np.mean(fz)) if np.isfinite(fz).all() and np.mean(fz) > 0 else 0.0
+    warning = None
+    if range_mm > QUIET_RANGE_MM or swing > QUIET_FORCE_FRACTION:
+        warning = (
+            f"this stretch holds movement, not quiet standing (the CoP ranges {range_mm:.0f} mm, "
+            f"the force {100 * swing:.0f} %): sway metrics describe standing still, so choose a "
+            "still stretch with --start and --end"
+        )
+    return SwayStretch(t, ap, ml, float(1.0 / period), warning)

@@ -23,10 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from machine import machine_header  # noqa: E402
 
+from analysis.analyser import analyse_series  # noqa: E402
+from analysis.events import RepCompleted  # noqa: E402
+from analysis.hinge import HingeAnalyser  # noqa: E402
 from analysis.stance import StanceSetup  # noqa: E402
-from analysis.stream import HingeAnalyser, RepCompleted, analyse_series  # noqa: E402
 from daq.calibration import fz_and_cop  # noqa: E402
 from daq.plate import load_plate  # noqa: E402
+from daq.series import PlateSeries  # noqa: E402
 from hardware.scenarios import make_scenario  # noqa: E402
 
 TARGET_OFFLINE_S = 2.0
@@ -127,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for _ in range(3):
         t1 = time.perf_counter()
-        reps = analyse_series(t, fz, cop, stance)
+        reps = analyse_series(PlateSeries.from_arrays(t, fz, cop), stance)
         runs.append(time.perf_counter() - t1)
     verdict = "met" if min(runs) < TARGET_OFFLINE_S else "MISSED"
     print(
@@ -151,11 +154,11 @@ def main(argv: list[str] | None = None) -> int:
         tt, ff, cc, st, _ = (t, fz, cop, stance, sc) if rate == 1000 else session(10, rate)
         block = max(1, int(round(0.05 * rate)))
         an = HingeAnalyser(st)
+        whole = PlateSeries.from_arrays(tt, ff, cc)
         plain, completing = [], []
         limit = min(tt.shape[0], int(600 * rate))  # ten minutes of blocks
         for i in range(0, limit, block):
-            sl = slice(i, i + block)
-            cols = {"t_s": tt[sl], "fz_n": ff[sl], "cop_mm": cc[sl]}
+            cols = whole.slice(i, i + block)
             t1 = time.perf_counter()
             events = an.feed(cols)
             spent = 1e3 * (time.perf_counter() - t1)

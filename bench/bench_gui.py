@@ -58,8 +58,8 @@ def run_variant(
     """Run the window against a fresh virtual plate; fps and latency percentiles."""
     from pyqtgraph.Qt import QtWidgets
 
-    from gui.live_session import LiveSession, virtual_plate_url
     from gui.main_window import MainWindow
+    from gui.session import LiveSession, virtual_plate_url
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     # A different seed per variant: one sim:// URL is one physical plate per process.

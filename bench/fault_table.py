@@ -4,7 +4,7 @@ Every case is a scenario of :mod:`hardware.scenarios` played by the virtual plat
 (:class:`hardware.virtual_plate.VirtualPlate`) as PROTOCOL.md bytes, decoded by
 :class:`daq.decoder.FrameDecoder`, calibrated with the plate's true gains and offsets,
 reduced to total force and CoP by :func:`daq.calibration.fz_and_cop`, and analysed by
-:func:`analysis.stream.analyse_series`. Estimated reps are matched to the scripted ones by
+:func:`analysis.analyser.analyse_series`. Estimated reps are matched to the scripted ones by
 their bottom times and scored: rep count per set, bottom-time error, and precision and
 recall of each fault.
 
@@ -31,11 +31,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from analysis.analyser import analyse_series  # noqa: E402
+from analysis.events import RepCompleted  # noqa: E402
+from analysis.hinge import HingeAnalyser  # noqa: E402
 from analysis.reps import FAULT_NAMES, Rep  # noqa: E402
 from analysis.stance import StanceSetup  # noqa: E402
-from analysis.stream import HingeAnalyser, RepCompleted, analyse_series  # noqa: E402
 from daq.calibration import Calibration, fz_and_cop  # noqa: E402
 from daq.decoder import FrameDecoder  # noqa: E402
+from daq.series import PlateSeries  # noqa: E402
 from hardware.scenarios import make_scenario  # noqa: E402
 from hardware.virtual_plate import VirtualPlate  # noqa: E402
 
@@ -123,6 +126,11 @@ class Recording:
     force_n: np.ndarray | None = None
     plate: VirtualPlate | None = None
     block: object = None
+
+    @property
+    def series(self) -> PlateSeries:
+        """The recording as the one series type."""
+        return PlateSeries.from_arrays(self.t_s, self.fz_n, self.cop_mm, self.force_n)
 
 
 def record(case: Case) -> Recording:
@@ -264,27 +272,25 @@ def stream_case(case: Case, block_s: float = 0.05) -> tuple[list[float], bool]:
     rec = record(case)
     an = HingeAnalyser(rec.stance, body_mass_kg=rec.body_mass_kg)
     t = rec.t_s
+    series = rec.series
     edges = np.searchsorted(t, np.arange(t[0], t[-1] + block_s, block_s))
     late = []
     for a, b in zip(edges[:-1], edges[1:], strict=True):
         if b <= a:
             continue
-        block = {"t_s": t[a:b], "fz_n": rec.fz_n[a:b], "cop_mm": rec.cop_mm[a:b]}
-        for event in an.feed(block):
+        for event in an.feed(series.slice(a, b)):
             if isinstance(event, RepCompleted):
                 true = min(rec.scenario.reps, key=lambda r: abs(r.bottom_s - event.rep.bottom_s))
                 late.append(float(t[b - 1] - true.lockout_s))
     an.finish()
-    offline = analyse_series(
-        rec.t_s, rec.fz_n, rec.cop_mm, rec.stance, body_mass_kg=rec.body_mass_kg
-    )
+    offline = analyse_series(series, rec.stance, body_mass_kg=rec.body_mass_kg)
     return late, an.reps == offline
 
 
 def run_case(case: Case) -> CaseResult:
     """Record, analyse offline and score one case."""
     rec = record(case)
-    reps = analyse_series(rec.t_s, rec.fz_n, rec.cop_mm, rec.stance, body_mass_kg=rec.body_mass_kg)
+    reps = analyse_series(rec.series, rec.stance, body_mass_kg=rec.body_mass_kg)
     return score_case(rec, reps)
 
 

@@ -1,0 +1,1 @@
+"""Acquisition: wire protocol, sources, calibration, the one series type and reader, recording."""

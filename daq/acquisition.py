@@ -2,9 +2,14 @@
 
 It runs in its own thread so nothing on screen ever waits on the serial port. Consumers
 either read the ring (the GUI, from a timer) or register a callback that gets every new block
-in the acquisition thread (the streaming analyser, which costs well under a millisecond).
+as a :class:`daq.series.PlateSeries` in the acquisition thread (the streaming analyser,
+which costs well under a millisecond).
 A plate that stops answering is marked disconnected, the gap is written to the recording,
 and the port is retried every half second until the plate is back.
+
+A ``replay://`` source is a recording: its own calibration (and the calibration events
+recorded in it) apply instead of the one stored for the plate, and its other events (stance
+changes, tares, notes) reach consumers in the block holding their sample.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +25,12 @@ import numpy as np
 from daq.calibration import Calibration, fz_and_cop, load_calibration
 from daq.decoder import FrameDecoder
 from daq.errors import MidfootError
+from daq.events import CalibrationChanged, Disconnected, Reconnected, RecordedEvent
 from daq.plate import PlateGeometry, load_plate
 from daq.recorder import SessionRecorder
-from daq.ring import Column, Columns, SampleRing
+from daq.ring import Column, SampleRing
 from daq.samples import SampleBlock
+from daq.series import PlateSeries, SeriesMeta, glitch_free
 from daq.source import DEFAULT_BAUD, PlateConnection, PlateDisconnected
 
 RECONNECT_INTERVAL_S = 0.5
@@ -75,7 +82,7 @@ def ring_columns(n_channels: int) -> dict[str, Column]:
     }
 
 
-BlockConsumer = Callable[[Columns], None]
+BlockConsumer = Callable[[PlateSeries], None]
 
 
 class Acquisition:
@@ -129,11 +136,17 @@ class Acquisition:
         self._last_host_s = 0.0
         self._pending_reconnect_mark = False
         self._commands: list[str] = []
+        self._meta: SeriesMeta | None = None
+        # From a replay://: calibrations by sample index, and the recording's other events.
+        self._source_calibrations: list[tuple[int, Calibration]] = []
+        self._source_events: list[RecordedEvent] = []
+        self._source_index_offset = 0  # a replay's file index = decoded seq + this
 
     # -- lifecycle --------------------------------------------------------------------------
     def open(self) -> None:
         """Open the port now, so a wrong port fails here with a plain sentence."""
         self._connection.open()
+        self._take_source_recording()
         self.status.state = "streaming"
         # Ask who it is: a plate that booted before we opened the port sent INFO to no one.
         self._commands.append("info")
@@ -165,18 +178,98 @@ class Acquisition:
         return self.ring
 
     def add_consumer(self, consumer: BlockConsumer) -> None:
-        """Call ``consumer(columns)`` with every new block, in the acquisition thread."""
+        """Call ``consumer(block)`` with every new :class:`PlateSeries` block.
+
+        It runs in the acquisition thread, so it must be quick (well under a millisecond).
+        """
         self._consumers.append(consumer)
+
+    def remove_consumer(self, consumer: BlockConsumer) -> None:
+        """Stop calling ``consumer``."""
+        if consumer in self._consumers:
+            self._consumers.remove(consumer)
 
     def send_command(self, command: str) -> None:
         """Queue an ASCII command (``info``, ``start``, ``stop``) for the plate."""
         self._commands.append(command)
 
+    def _take_source_recording(self) -> None:
+        """A replayed recording brings its own calibrations and events."""
+        self._replay_from(0)
+
+    def _replay_from(self, index: int) -> None:
+        """Calibration and pending events of a replayed recording from sample ``index`` on."""
+        recording = self._connection.recording
+        if recording is None or recording.meta.calibration is None:
+            return
+        cal = recording.meta.calibration
+        self._source_calibrations = []
+        self._source_events = []
+        for event in recording.events:
+            if isinstance(event, CalibrationChanged):
+                try:
+                    new = Calibration.from_dict(event.calibration)
+                except (KeyError, ValueError, TypeError, MidfootError):
+                    continue
+                if event.sample_index <= index:
+                    cal = new
+                else:
+                    self._source_calibrations.append((event.sample_index, new))
+            elif not isinstance(event, Reconnected | Disconnected) and event.sample_index >= index:
+                self._source_events.append(event)
+        self._fixed_calibration = cal
+        self.calibration = cal
+        self._meta = None
+        # After a seek the decoder's seq restarts at the frame's u16 value.
+        self._source_index_offset = index - (index & 0xFFFF)
+
+    def _take_seek(self) -> None:
+        index = self._connection.take_seek()
+        if index is None:
+            return
+        recording = self._connection.recording
+        assert recording is not None
+        self._decoder.reset_sequence()
+        self._t0_us = None
+        self._t_offset_s = float(recording.t_s[index])
+        self._replay_from(index)
+
+    @property
+    def recording_source(self) -> PlateSeries | None:
+        """The recording a ``replay://`` source plays (None for a plate)."""
+        return self._connection.recording
+
+    @property
+    def replay(self) -> object | None:
+        """The ``replay://`` port (pause, resume, seek, set_speed, position_s), else None."""
+        return self._connection.replay
+
+    @property
+    def meta(self) -> SeriesMeta:
+        """What consumers' blocks say about their source (the plate, its calibration)."""
+        if self._meta is None:
+            cal = self.calibration
+            try:
+                rate = float(self.status.info.get("rate_hz", "nan"))
+            except ValueError:
+                rate = float("nan")
+            self._meta = SeriesMeta(
+                source=self.url,
+                kind="live",
+                plate=None if cal is None else cal.plate,
+                calibration=cal,
+                calibrated=bool(cal is not None and cal.calibrated),
+                nominal_rate_hz=rate,
+                plate_id=self.status.info.get("plate_id", "" if cal is None else cal.plate_id),
+            )
+        return self._meta
+
     # -- calibration --------------------------------------------------------------------------
     def set_calibration(self, calibration: Calibration) -> None:
         """Use new offsets/gains from the next block on (recorded as an event)."""
         self.calibration = calibration
-        self.add_event("calibration", calibration=calibration.to_dict())
+        self._meta = None
+        self.add_event(CalibrationChanged(calibration=calibration.to_dict()))
 
     # -- recording ----------------------------------------------------------------------------
     def start_recording(self, path: str, metadata: dict[str, object] | None = None) -> None:
@@ -234,7 +327,7 @@ class Acquisition:
             if what == "block":
                 recorder.write(a, b)  # type: ignore[arg-type]
             elif what == "event":
-                recorder.add_event(str(a), **b)  # type: ignore[arg-type]
+                recorder.add_event(a)  # type: ignore[arg-type]
             else:
                 recorder.add_text("log", str(a), b)  # type: ignore[arg-type]
 
@@ -258,13 +351,13 @@ class Acquisition:
         self.status.recording_path = None
         return str(recorder.path)
 
-    def add_event(self, kind: str, **fields: object) -> None:
-        """Write a free-form event (rep mark, note, stance change) into the recording."""
+    def add_event(self, event: RecordedEvent) -> None:
+        """Write an event (stance change, tare, rep mark, note) into the recording."""
         with self._rec_lock:
             if self._recorder is not None:
-                self._recorder.add_event(kind, **fields)
+                self._recorder.add_event(event)
             elif self._pending_recording is not None and self._held:
-                self._held.append(("event", kind, fields))
+                self._held.append(("event", event, None))
 
     # -- the loop -----------------------------------------------------------------------------
     def _run(self) -> None:
@@ -275,6 +368,7 @@ class Acquisition:
             try:
                 while self._commands:
                     self._connection.write_command(self._commands.pop(0))
+                self._take_seek()
                 chunk = self._connection.read_chunk()
             except PlateDisconnected as exc:
                 self._on_disconnect(str(exc))
@@ -296,7 +390,7 @@ class Acquisition:
         self.status.rate_hz = float("nan")
         with self._rec_lock:
             if self._recorder is not None:
-                self._recorder.add_event("disconnect", message=message)
+                self._recorder.add_event(Disconnected(message=message))
                 self._recorder.maybe_flush(force=True)
 
     def _reconnect(self) -> None:
@@ -331,6 +425,7 @@ class Acquisition:
             st.message = self._decoder.fallback_message
         for info in decoded.infos:
             st.info = info
+            self._meta = None
             self._record_text("info", ";".join(f"{k}={v}" for k, v in info.items()), host_t)
             self._ensure_calibration(info.get("plate_id"))
         for line in decoded.logs:
@@ -342,7 +437,7 @@ class Acquisition:
             return
         self._ensure_calibration(st.info.get("plate_id"))
         self._ensure_ring(block.n_channels)
-        columns = self._columns(block, host_t)
+        columns, series = self._columns(block, host_t)
         assert self.ring is not None
         self.ring.append(columns)
         st.samples += len(block)
@@ -358,14 +453,14 @@ class Acquisition:
                     self._held.append(("block", block, host_t))
             if self._recorder is not None:
                 if self._pending_reconnect_mark:
-                    self._recorder.add_event("reconnect")
+                    self._recorder.add_event(Reconnected())
                 self._recorder.write(block, host_t)
                 st.recording_samples = self._recorder.samples_written
                 if self._recorder.failed:
                     st.recording_error = self._recorder.failed
             self._pending_reconnect_mark = False
         for consumer in self._consumers:
-            consumer(columns)
+            consumer(series)
 
     def _record_text(self, kind: str, text: str, host_t: float) -> None:
         with self._rec_lock:
@@ -384,6 +479,7 @@ class Acquisition:
             return
         cal, warning = load_calibration(plate_id or "unknown", self._plate or load_plate())
         self.calibration = cal
+        self._meta = None
         self.status.calibration_warning = warning
 
     def _ensure_ring(self, n_channels: int) -> None:
@@ -394,7 +490,36 @@ class Acquisition:
         self.ring = SampleRing(capacity, ring_columns(n_channels))
         self._ring_ready.set()
 
-    def _columns(self, block: SampleBlock, host_t: float) -> Columns:
+    def _forces_n(self, block: SampleBlock) -> np.ndarray:
+        """Cell forces of a block: a replay's recorded calibrations apply from their samples."""
+        assert self.calibration is not None
+        force = self.calibration.forces_n(block.counts)
+        if not self._source_calibrations:
+            return force
+        seq = block.seq + self._source_index_offset
+        while self._source_calibrations and self._source_calibrations[0][0] <= int(seq[-1]):
+            index, cal = self._source_calibrations.pop(0)
+            first = int(np.searchsorted(seq, index))
+            force[first:] = cal.forces_n(block.counts[first:])
+            self.calibration = cal
+            self._meta = None
+        return force
+
+    def _block_events(self, block: SampleBlock, t_rel: np.ndarray) -> tuple[RecordedEvent, ...]:
+        """A replay's recorded events whose sample is in this block, at their times."""
+        if not self._source_events:
+            return ()
+        seq = block.seq + self._source_index_offset
+        first, last = int(seq[0]), int(seq[-1])
+        out = []
+        while self._source_events and self._source_events[0].sample_index <= last:
+            event = self._source_events.pop(0)
+            k = int(np.searchsorted(seq, max(event.sample_index, first)))
+            out.append(replace(event, t_s=float(t_rel[min(k, len(t_rel) - 1)])))
+        return tuple(out)
+
+    def _columns(self, block: SampleBlock, host_t: float) -> tuple[dict, PlateSeries]:
+        """The ring's columns of a block (compact dtypes) and the block for consumers."""
         assert self.calibration is not None
         if block.t_us[0] < 0:
             # A plain-text plate without its own clock: all we know is when the chunk came.
@@ -405,16 +530,17 @@ class Acquisition:
             if self._t0_us is None:
                 self._t0_us = int(block.t_us[0])
             t_rel = self._t_offset_s + (block.t_us - self._t0_us) / 1e6
-        force = self.calibration.forces_n(block.counts)
+        force = self._forces_n(block)
         fz, cop = fz_and_cop(force, self.calibration.plate.cells_mm)
         self._last_t_s = float(t_rel[-1])
         self._last_host_s = host_t
         n_ch = block.n_channels
         force_all = np.zeros((len(block), n_ch), np.float32)
         force_all[:, : force.shape[1]] = force
-        return {
+        host = np.full(len(block), host_t)
+        columns = {
             "t_s": t_rel,
-            "host_t_s": np.full(len(block), host_t),
+            "host_t_s": host,
             "seq": block.seq,
             "stale": block.stale,
             "counts": block.counts,
@@ -422,6 +548,18 @@ class Acquisition:
             "fz_n": fz.astype(np.float32),
             "cop_mm": cop.astype(np.float32),
         }
+        series = PlateSeries(
+            t_s=t_rel,
+            fz_n=fz,
+            cop_mm=cop,
+            force_n=force,
+            valid=glitch_free(block.counts),
+            host_t_s=host,
+            counts=block.counts,
+            events=self._block_events(block, t_rel),
+            meta=self.meta,
+        )
+        return columns, series
 
     def _update_rate(self) -> None:
         assert self.ring is not None

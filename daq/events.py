@@ -116,8 +116,11 @@ class Reconnected(_Event):
 
 @dataclass(frozen=True)
 class ChannelsChanged(_Event):
-    """The plate began sending ``n_channels`` channels per sample; frames with another
-    count than the recording's are not stored (``dropped_frames`` so far)."""
+    """The plate began sending ``n_channels`` channels per sample.
+
+    Frames with another count than the recording's are not stored (``dropped_frames`` so
+    far).
+    """
 
     n_channels: int
     recording_channels: int

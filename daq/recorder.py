@@ -21,6 +21,7 @@ import numpy as np
 
 from daq.calibration import Calibration
 from daq.errors import MidfootError
+from daq.events import RecordedEvent, event_to_json
 from daq.samples import SampleBlock
 
 FORMAT_NAME = "midfoot-session"
@@ -188,10 +189,12 @@ class SessionRecorder:
         except (OSError, RuntimeError) as exc:
             self._fail(exc)
 
-    def add_event(self, kind: str, host_t_s: float | None = None, **fields: object) -> None:
-        """Append a free-form event (rep mark, note, stance change, tare, gap) as JSON."""
-        record = {"kind": kind, "sample_index": self.samples_written, **fields}
-        self.add_text("events", json.dumps(record), host_t_s)
+    def add_event(self, event: RecordedEvent, host_t_s: float | None = None) -> None:
+        """Append an event (stance change, tare, rep mark, note, gap) before the next sample.
+
+        Stored as the JSON of :func:`daq.events.event_to_json`.
+        """
+        self.add_text("events", event_to_json(event, self.samples_written), host_t_s)
 
     def maybe_flush(self, force: bool = False) -> None:
         """Flush to disk if a second has passed since the last flush (or ``force``)."""

@@ -56,6 +56,23 @@ class SampleRing:
     def __len__(self) -> int:
         return min(self._written, self.capacity)
 
+    @property
+    def oldest(self) -> int:
+        """Global index (count of samples ever appended) of the oldest sample kept."""
+        return self._written - len(self)
+
+    def span(self, name: str, g0: int, g1: int) -> np.ndarray:
+        """View of column ``name`` for global sample indices [g0, g1), clipped to what is kept.
+
+        For a single thread that appends and reads in turn (an analyser's own history);
+        other readers use :meth:`latest` and :meth:`intact`.
+        """
+        written = self._written
+        lo = max(g0, written - len(self))
+        hi = max(min(g1, written), lo)
+        stop = written % self.capacity + self.capacity
+        return self._data[name][stop - (written - lo) : stop - (written - hi)]
+
     def append(self, block: Columns) -> None:
         """Append a chunk: every column an array of the same length N (N may exceed capacity)."""
         lengths = {len(block[name]) for name in self.columns}

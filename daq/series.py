@@ -123,14 +123,20 @@ class PlateSeries:
 
     @property
     def rate_hz(self) -> float:
-        """Sample rate from the median step between samples, so gaps do not lower it.
+        """Sample rate over the steps that are not gaps (a reconnect does not lower it).
 
-        NaN with fewer than two samples or without a time step.
+        Steps longer than 1.5 times the median are gaps; the rate is the number of the
+        other steps over their total time, so rounded time stamps average out. NaN with
+        fewer than two samples or without a time step.
         """
         if len(self) < 2:
             return float("nan")
-        step = float(np.median(np.diff(self.t_s)))
-        return 1.0 / step if step > 0 else float("nan")
+        steps = np.diff(self.t_s)
+        median = float(np.median(steps))
+        if not median > 0:
+            return float("nan")
+        kept = steps[steps <= 1.5 * median]
+        return float(kept.size / kept.sum())
 
     def slice(self, i0: int, i1: int) -> PlateSeries:
         """Samples ``i0`` to ``i1`` (views) with the events at their times."""

@@ -14,6 +14,7 @@ import serial
 from serial.tools import list_ports
 
 from daq.errors import MidfootError
+from daq.series import PlateSeries
 
 DEFAULT_BAUD = 115200
 # USB-serial chips found on Arduino Uno/Nano and clones (vendor ids): Arduino, FTDI, WCH
@@ -86,6 +87,22 @@ class PlateConnection:
     def is_open(self) -> bool:
         """Whether the port is open."""
         return self._port is not None
+
+    def take_seek(self) -> int | None:
+        """A ``replay://`` port's seek not yet acted on (the sample index), else None."""
+        take = getattr(self._port, "take_seek", None)
+        return take() if callable(take) else None
+
+    @property
+    def replay(self) -> object | None:
+        """The ``replay://`` port object (pause, resume, seek, set_speed), else None."""
+        return self._port if getattr(self._port, "recording", None) is not None else None
+
+    @property
+    def recording(self) -> PlateSeries | None:
+        """The recording behind a ``replay://`` port (its calibration and events), else None."""
+        recording = getattr(self._port, "recording", None)
+        return recording if isinstance(recording, PlateSeries) else None
 
     def open(self) -> None:
         """Open the port; a :class:`MidfootError` with a plain sentence if it cannot."""

@@ -27,8 +27,10 @@ class UsageError(MidfootError):
 
 
 class CommandParser(argparse.ArgumentParser):
-    """argparse for a subcommand: a mistake raises :class:`UsageError` (one line, pointing at
-    ``--help``) instead of printing the usage block and exiting."""
+    """Argument parser of a subcommand that raises :class:`UsageError` on a mistake.
+
+    The error is one line pointing at ``--help``, instead of argparse's usage block and exit.
+    """
 
     def error(self, message: str) -> NoReturn:
         """Raise instead of exiting (argparse API)."""

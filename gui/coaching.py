@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
+from analysis.reps import Rep, SetSummary
 from gui.colours import FAULT_REP, GOOD_REP, MUTED, PANEL, TEXT, ZONE_RGB, css
 
 _SHORT_STANCE = {"kickstand-left": "kick L", "kickstand-right": "kick R"}
@@ -111,6 +112,7 @@ class CoachingPanel(QtWidgets.QFrame):
         self.rep_count.setText("0")
         self.cues.setText(f"<span style='color:{css(MUTED)}'>Cues for each rep appear here.</span>")
         self.summary.setRowCount(0)
+        self._rows: dict[int, int] = {}
         self.totals.setText("")
         self.hold.setText("")
         self.phase.setText("waiting for the first rep")
@@ -136,13 +138,14 @@ class CoachingPanel(QtWidgets.QFrame):
             self.hold.setText(text)
             self._hold_text = text
 
-    def hold_updated(self, reps: list) -> None:
-        """A hold ended: refresh its row and the set summary."""
-        if reps:
-            self._fill_row(self.summary.rowCount() - 1, reps[-1])
-            self._update_totals(reps)
+    def hold_updated(self, rep: Rep, summaries: list[SetSummary]) -> None:
+        """A hold ended: refresh its rep's row and the set summary."""
+        row = self._rows.get(rep.index)
+        if row is not None:
+            self._fill_row(row, rep)
+        self._update_totals(summaries)
 
-    def rep_completed(self, rep: object, reps: list) -> None:
+    def rep_completed(self, rep: Rep, reps: list[Rep], summaries: list[SetSummary]) -> None:
         """Show the finished rep's cues and add it to the summary."""
         self.rep_count.setText(str(len(reps)))
         self.phase.setText(f"rep {rep.index + 1} done: stand tall and hold")
@@ -162,17 +165,18 @@ class CoachingPanel(QtWidgets.QFrame):
             QtWidgets.QApplication.beep()
         row = self.summary.rowCount()
         self.summary.insertRow(row)
+        self._rows[rep.index] = row
         self._fill_row(row, rep)
         self.summary.scrollToBottom()
-        self._update_totals(reps)
+        self._update_totals(summaries)
 
-    def _update_totals(self, reps: list) -> None:
-        """Summary of the current set (the reps since the last stance change)."""
-        from analysis.reps import group_sets, summarise_set
-
-        current = group_sets(reps)[-1]
-        summary = summarise_set(current)
-        clean = sum(1 for r in current if not r.faults)
+    def _update_totals(self, summaries: list[SetSummary]) -> None:
+        """Show the summary of the current set (the analyser's, since the last stance change)."""
+        if not summaries:
+            self.totals.setText("")
+            return
+        summary = summaries[-1]
+        clean = summary.n_reps - summary.n_faulty
         parts = [
             f"This set ({summary.stance}): {summary.n_reps} reps, {clean} clean",
         ]
@@ -187,7 +191,7 @@ class CoachingPanel(QtWidgets.QFrame):
             parts.append(f"mean shift to lead leg {signed_mm(summary.mean_lateral_shift_mm)} mm")
         self.totals.setText("; ".join(parts))
 
-    def _fill_row(self, row: int, rep: object) -> None:
+    def _fill_row(self, row: int, rep: Rep) -> None:
         shift = getattr(rep, "lateral_shift_mm", None)
         hold = getattr(rep, "lockout_hold_s", None)
         values = (

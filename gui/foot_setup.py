@@ -19,9 +19,9 @@ from analysis.stance import (
     foot_length_from_shoe_size,
 )
 from daq.errors import MidfootError
-from daq.ring import Columns
-from gui.live_session import STANCE_LABELS, STANCES, LiveSession
+from daq.series import PlateSeries
 from gui.plate_view import PlateView
+from gui.session import STANCE_LABELS, STANCES, LiveSession
 
 ROCK_TRIAL_S = 12.0
 
@@ -178,9 +178,9 @@ class FootSetupDialog(QtWidgets.QDialog):
         self.session.add_tap(self._collect)
         self.trial_button.setEnabled(False)
 
-    def _collect(self, columns: Columns) -> None:
+    def _collect(self, block: PlateSeries) -> None:
         # Runs in the acquisition thread: only appends a copy, the dialog reads it later.
-        self._trial.append(np.array(columns["cop_mm"], dtype=np.float64))
+        self._trial.append(np.array(block.cop_mm, dtype=np.float64))
 
     def _tick(self) -> None:
         if self._trial_left_s <= 0:

@@ -8,12 +8,18 @@ returns; acquisition and analysis never wait for it and it never waits for them.
 from __future__ import annotations
 
 import math
-import os
 import time
 from pathlib import Path
 
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
+from analysis.events import (
+    BodyMassMeasured,
+    HoldUpdated,
+    RepAborted,
+    RepCompleted,
+    RepStarted,
+)
 from analysis.stance import StanceSetup
 from daq.errors import MidfootError
 from daq.source import plate_ports
@@ -28,23 +34,22 @@ from gui.colours import (
     TEXT,
     css,
 )
-from gui.live_session import (
+from gui.plate_view import PlateView
+from gui.session import (
     STANCE_LABELS,
     STANCES,
     LiveSession,
+    SessionEvent,
+    StanceSet,
+    Tared,
+    default_sessions_dir,
+    new_recording_path,
     virtual_plate_url,
 )
-from gui.plate_view import PlateView
 from gui.traces import WINDOW_CHOICES_S, TracesView
 
 FRAME_INTERVAL_MS = 11  # ~90 ticks/s: frames are drawn only when new samples arrived
 STATUS_INTERVAL_S = 0.2  # text labels re-lay out the window; 5 Hz is plenty for numbers
-
-
-def default_sessions_dir() -> Path:
-    """Where recordings go unless a file is given: $MIDFOOT_SESSIONS_DIR or ~/midfoot-sessions."""
-    env = os.environ.get("MIDFOOT_SESSIONS_DIR")
-    return Path(env) if env else Path.home() / "midfoot-sessions"
 
 
 def _label(text: str = "", style: str = "") -> QtWidgets.QLabel:
@@ -67,9 +72,11 @@ def _show(label: QtWidgets.QLabel, text: str, style: str | None = None) -> None:
 
 
 def _use_dark_palette() -> None:
-    """Fusion with the window's dark colours for the whole app, so the foot setup and
-    calibration dialogs, menus and tooltips match the main window instead of the system's
-    light theme."""
+    """Use Fusion with the window's dark colours for the whole app.
+
+    So the foot setup and calibration dialogs, menus and tooltips match the main window
+    instead of the system's light theme.
+    """
     app = QtWidgets.QApplication.instance()
     if not isinstance(app, QtWidgets.QApplication) or app.property("midfoot_dark"):
         return
@@ -392,8 +399,7 @@ class MainWindow(QtWidgets.QMainWindow):
             path = self.session.stop_recording()
             self.message_label.setText(f"saved {path}")
             return
-        name = time.strftime("midfoot-%Y%m%d-%H%M%S.h5")
-        self.start_recording(str(self.sessions_dir / name))
+        self.start_recording(str(new_recording_path(self.sessions_dir, self.session.stance.stance)))
 
     def start_recording(self, path: str) -> None:
         """Record into ``path``; a problem is shown, never raised."""
@@ -461,24 +467,29 @@ class MainWindow(QtWidgets.QMainWindow):
             rate = float(st.info.get("rate_hz", 80) or 80)
         return rate
 
-    def _on_event(self, event: object) -> None:
-        name = type(event).__name__
-        if name == "RepStarted":
-            self.traces.rep_started(event.index, event.t_s)
-            self.coaching.rep_started(event.index)
-        elif name == "RepAborted":
-            self.traces.rep_aborted(event.index)
-            self.coaching.rep_aborted()
-        elif name == "RepCompleted":
-            self.traces.rep_completed(event.rep)
-            self.coaching.rep_completed(event.rep, self.session.reps)
-        elif name == "HoldUpdated":
-            self.coaching.hold_updated(self.session.reps)
-        elif name == "BodyMassMeasured":
-            self.traces.set_body_mass(event.body_mass_kg)
-        elif name == "Tared":
-            self.coaching.clear()
-            self.traces.clear_reps()
+    def _on_event(self, event: SessionEvent) -> None:
+        match event:
+            case RepStarted(index=index, t_s=t_s):
+                self.traces.rep_started(index, t_s)
+                self.coaching.rep_started(index)
+            case RepAborted(index=index):
+                self.traces.rep_aborted(index)
+                self.coaching.rep_aborted()
+            case RepCompleted(rep=rep):
+                self.traces.rep_completed(rep)
+                self.coaching.rep_completed(rep, self.session.reps, self.session.set_summaries())
+            case HoldUpdated(rep=rep) if rep is not None:
+                self.coaching.hold_updated(rep, self.session.set_summaries())
+            case BodyMassMeasured(body_mass_kg=kg):
+                self.traces.set_body_mass(kg)
+            case Tared():
+                self.coaching.clear()
+                self.traces.clear_reps()
+            case StanceSet(stance=stance):
+                # Also a replayed file's own stance changes.
+                self.plate_view.set_stance(stance)
+                if self.stance_box.currentIndex() != STANCES.index(stance.stance):
+                    self.stance_box.setCurrentIndex(STANCES.index(stance.stance))
 
     def _update_status(self, zone: str | None) -> None:
         s = self.session

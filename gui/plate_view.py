@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from daq.plate import PlateGeometry
+from daq.series import glitch_free
 from gui.colours import (
     BACKGROUND,
     FOOT_EDGE,
@@ -313,9 +314,7 @@ class PlateView(QtWidgets.QWidget):
         # Sample backwards from the newest so the head of the trail is the newest sample.
         idx = np.arange(n - 1, lo - 1, -step)[::-1]
         if counts is not None:
-            from gui.live_session import glitch_rows
-
-            bad = glitch_rows(counts[idx])
+            bad = ~glitch_free(counts[idx])
             idx[bad] = np.maximum(idx[bad] - 1, 0)
         xy = cop_mm[idx].astype(np.float64)
         if back_fraction > 0:

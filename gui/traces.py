@@ -24,6 +24,8 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from daq.calibration import G_M_S2
+from daq.ring import Columns
+from daq.series import glitch_free
 from gui.colours import (
     AP_RGB,
     BACKGROUND,
@@ -69,6 +71,34 @@ def traced_columns(data: dict[str, np.ndarray], n_cells: int) -> np.ndarray:
     columns[:, 2] = data["fz_n"] * (1.0 / G_M_S2)
     columns[:, 3:] = force * (1.0 / G_M_S2)
     return columns
+
+
+def display_window(view: Columns, seconds: float) -> Columns:
+    """Copies of the newest ``seconds`` of t_s, host_t_s, fz_n, cop_mm and force_n for drawing.
+
+    Copies, because the ring keeps moving under its views while Qt paints. Samples where a
+    cell read a known HX711 glitch value hold the previous sample instead: a one-sample
+    400 kg spike says nothing about the person and would squash every trace's scale. The
+    recording and the analyser still get the raw samples.
+    """
+    t = view["t_s"]
+    lo = int(np.searchsorted(t, t[-1] - seconds)) if t.shape[0] else 0
+    out = {
+        "t_s": t[lo:].copy(),
+        "host_t_s": view["host_t_s"][lo:].copy(),
+        "fz_n": view["fz_n"][lo:].copy(),
+        "cop_mm": view["cop_mm"][lo:].copy(),
+        "force_n": view["force_n"][lo:].copy(),
+    }
+    bad = ~glitch_free(view["counts"][lo:])
+    if bad.any():
+        idx = np.arange(bad.shape[0])
+        idx[bad] = 0
+        # Each glitch takes the index of the last good sample before it.
+        np.maximum.accumulate(idx, out=idx)
+        for name in ("fz_n", "cop_mm", "force_n"):
+            out[name] = out[name][idx]
+    return out
 
 
 class PeakCache:
@@ -155,12 +185,10 @@ class PeakCache:
 
     def _columns(self, view: dict[str, np.ndarray], i0: int, i1: int) -> np.ndarray:
         """Traced columns of view rows i0..i1, HX711 glitch rows holding the row before."""
-        from gui.live_session import glitch_rows
-
         lo = max(i0 - 1, 0)
         part = {name: view[name][lo:i1] for name in ("t_s", "fz_n", "cop_mm", "force_n")}
         cols = traced_columns(part, self.n_cells)
-        bad = glitch_rows(view["counts"][lo:i1])
+        bad = ~glitch_free(view["counts"][lo:i1])
         if bad.any():
             idx = np.arange(bad.shape[0])
             idx[bad] = 0
@@ -637,7 +665,7 @@ class TracesView(QtWidgets.QWidget):
 
         In "peak" mode only the samples since the last frame are reduced (see
         :class:`PeakCache`), so a frame costs the same whatever the window's length; the
-        other modes copy the whole window (see :func:`gui.live_session.display_window`).
+        other modes copy the whole window (see :func:`display_window`).
         """
         t = view["t_s"]
         if t.shape[0] == 0:
@@ -652,8 +680,6 @@ class TracesView(QtWidgets.QWidget):
             x, columns = self.peaks.update(view, end, size, n_cells, t_end - self.window_s)
             x = x - t_end
         else:
-            from gui.live_session import display_window
-
             data = display_window(view, self.window_s * 1.02)
             x = data["t_s"] - t_end
             columns = traced_columns(data, n_cells)

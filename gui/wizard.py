@@ -1,6 +1,6 @@
 """The calibration wizard in the window: the same state machine as `midfoot calibrate`.
 
-:class:`daq.calibration_wizard.CalibrationWizard` is fed every block in the acquisition
+:class:`analysis.calibration_wizard.CalibrationWizard` is fed every block in the acquisition
 thread; this dialog only reads its prompt and step from a timer and draws where the mass
 goes next, so nobody has to press anything with their hands full.
 """
@@ -11,12 +11,12 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
 
+from analysis.calibration_wizard import CalibrationWizard, position_name
 from daq.calibration import calibration_positions_mm, save_calibration
-from daq.calibration_wizard import CalibrationWizard, position_name
 from daq.errors import MidfootError
 from gui.colours import MUTED, SIMULATED, ZONE_RGB
-from gui.live_session import LiveSession
 from gui.plate_view import PlateView
+from gui.session import LiveSession
 
 
 class CalibrationDialog(QtWidgets.QDialog):

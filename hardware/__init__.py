@@ -1,0 +1,1 @@
+"""Hardware: plate presets, firmware, the simavr harness and the virtual plate."""

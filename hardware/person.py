@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
+from daq.calibration import G_M_S2
 from daq.plate import PlateGeometry
 
-G_M_S2 = 9.80665
 SWAY_GRID_HZ = 100.0
 PATH_NAMES = ("presence", "mass_kg", "com_m", "cop_x_mm", "cop_y_mm", "sway_gain")
 

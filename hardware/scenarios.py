@@ -32,12 +32,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from analysis.reps import FAULT_NAMES
+from analysis.stance import DEFAULT_FOOT_LENGTH_MM, DEFAULT_HEEL_Y_MM, DEFAULT_STANCE_WIDTH_MM
 from daq.calibration import calibration_positions_mm
+from daq.events import STANCES
 from daq.plate import PlateGeometry, load_plate
 from hardware.person import G_M_S2, MotionScript, PersonMotion, cell_forces_n, make_sway
 
-STANCES = ("bilateral", "kickstand-left", "kickstand-right")
-FAULTS = frozenset({"heel_shift", "lateral_shift", "backward_lean"})
+FAULTS = frozenset(FAULT_NAMES)
 SCENARIO_NAMES = (
     "quiet-stance",
     "step-on-off",
@@ -52,9 +54,6 @@ SCENARIO_NAMES = (
     "demo",
     "calibration",
 )
-DEFAULT_HEEL_Y_MM = {"bilateral": -130.0, "kickstand-left": -60.0, "kickstand-right": -60.0}
-DEFAULT_FOOT_LENGTH_MM = 260.0
-DEFAULT_STANCE_WIDTH_MM = 200.0
 # Where the back foot's ball sits in a kickstand stance, as a fraction of foot length
 # ahead of the lead heel ("beside the lead heel").
 BACK_FOOT_BALL_FRAC = 0.04

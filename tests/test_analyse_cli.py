@@ -11,9 +11,9 @@ import h5py
 import numpy as np
 import pytest
 
-from analysis.recording import load_series
 from analysis.report import analyse_files
 from daq.calibration import Calibration
+from daq.reader import read_recording
 from daq.recorder import SessionRecorder
 from gui.cli import main as midfoot_main
 from gui.cli import run_command
@@ -150,10 +150,10 @@ def test_session_json(left, tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 def test_times_are_from_the_start_of_each_file(left, tmp_path: Path) -> None:
     h5 = write_session(left, tmp_path / "left.h5")
-    t, _, _, _, meta = load_series(h5)
-    assert t[0] == 0.0
-    assert meta["kind"] == "session"
-    assert meta["rate_hz"] == pytest.approx(80, rel=0.05)
+    series = read_recording(h5)
+    assert series.t_s[0] == 0.0
+    assert series.meta.kind == "session"
+    assert series.rate_hz == pytest.approx(80, rel=0.05)
 
 
 def test_csv_forms_agree_with_the_session(left, tmp_path: Path) -> None:
@@ -265,7 +265,7 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     p.write_text("t,x,y\n1,2,3\n", encoding="utf-8")
     files["unknown columns"] = (p, "neither")
     p = tmp_path / "nofz.csv"
-    p.write_text("t,ap_mm,ml_mm\n0,1,2\n", encoding="utf-8")
+    p.write_text("t,ap_mm,ml_mm\n" + "".join(f"{i / 100},1,2\n" for i in range(40)), "utf-8")
     files["no force"] = (p, "fz_n")
     rows = "\n".join(f"{i * 0.01},{100},{100},{100},{100}" for i in range(50))
     p = tmp_path / "word.csv"

@@ -15,9 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from analysis.analyser import analyse_series
+from analysis.events import BodyMassMeasured, RepCompleted
+from analysis.hinge import HingeAnalyser
 from analysis.reps import FAULT_NAMES
-from analysis.stance import StanceSetup
-from analysis.stream import BodyMassMeasured, HingeAnalyser, RepCompleted, analyse_series
+from analysis.stance import StanceSetup, StanceTimeline
+from daq.series import PlateSeries
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("fault_table", ROOT / "bench" / "fault_table.py")
@@ -40,9 +43,7 @@ def recordings() -> dict[str, object]:
 def results(recordings: dict) -> list:
     out = []
     for rec in recordings.values():
-        reps = analyse_series(
-            rec.t_s, rec.fz_n, rec.cop_mm, rec.stance, body_mass_kg=rec.body_mass_kg
-        )
+        reps = analyse_series(rec.series, rec.stance, body_mass_kg=rec.body_mass_kg)
         out.append(fault_table.score_case(rec, reps))
     return out
 
@@ -111,12 +112,12 @@ def _stream(rec, block_s: float = 0.05) -> tuple[HingeAnalyser, list[tuple[float
     """Feed a recording in blocks of ``block_s`` of data; events with the data time known."""
     an = HingeAnalyser(rec.stance, body_mass_kg=rec.body_mass_kg)
     t = rec.t_s
+    series = rec.series
     edges = np.searchsorted(t, np.arange(t[0], t[-1] + block_s, block_s))
     events = []
     for a, b in zip(edges[:-1], edges[1:], strict=True):
         if b > a:
-            block = {"t_s": t[a:b], "fz_n": rec.fz_n[a:b], "cop_mm": rec.cop_mm[a:b]}
-            events += [(float(t[b - 1]), e) for e in an.feed(block)]
+            events += [(float(t[b - 1]), e) for e in an.feed(series.slice(a, b))]
     an.finish()
     return an, events
 
@@ -124,9 +125,7 @@ def _stream(rec, block_s: float = 0.05) -> tuple[HingeAnalyser, list[tuple[float
 @pytest.mark.parametrize("case", CASES[::3], ids=lambda c: c.label)
 def test_streaming_equals_offline_and_is_prompt(recordings: dict, case) -> None:
     rec = recordings[case.label]
-    offline = analyse_series(
-        rec.t_s, rec.fz_n, rec.cop_mm, rec.stance, body_mass_kg=rec.body_mass_kg
-    )
+    offline = analyse_series(rec.series, rec.stance, body_mass_kg=rec.body_mass_kg)
     an, events = _stream(rec)
     assert an.reps == offline
     truth = rec.scenario.reps
@@ -146,9 +145,7 @@ def test_streaming_prompt_across_the_wide_library_at_low_rates() -> None:
             continue
         rec = fault_table.record(case)
         an, events = _stream(rec)
-        offline = analyse_series(
-            rec.t_s, rec.fz_n, rec.cop_mm, rec.stance, body_mass_kg=rec.body_mass_kg
-        )
+        offline = analyse_series(rec.series, rec.stance, body_mass_kg=rec.body_mass_kg)
         assert an.reps == offline, case.label
         for t_known, event in events:
             if isinstance(event, RepCompleted):
@@ -187,7 +184,7 @@ def test_demo_with_stance_changes_gives_one_set_per_stance() -> None:
     setups = [StanceSetup(s.stance, heel_y_mm=s.heel_y_mm) for s in sc.sets]
     # The stance changes as the live app records them: when the person re-places the feet.
     changes = [(sc.sets[i].still_s[0] - 3.0, setups[i]) for i in range(1, len(sc.sets))]
-    reps = analyse_series(rec.t_s, rec.fz_n, rec.cop_mm, setups[0], stance_changes=changes)
+    reps = analyse_series(rec.series, StanceTimeline(setups[0], tuple(changes), "told"))
     assert [r.stance for r in reps] == [s.stance for s in sc.sets for _ in s.rep_indices]
     for got, want in zip(reps, sc.reps, strict=True):
         assert got.bottom_s == pytest.approx(want.bottom_s, abs=0.25)
@@ -225,7 +222,8 @@ def test_stance_change_on_an_uncalibrated_plate(seed: int, key_late_s: float) ->
     )
     fz, cop = fz_and_cop(cal.forces_n(block.counts), plate.plate.cells_mm)
     changes = [(s.still_s[0] + key_late_s, StanceSetup(s.stance)) for s in sc.sets[1:]]
-    reps = analyse_series(t_s, fz, cop, StanceSetup("bilateral"), stance_changes=changes)
+    series = PlateSeries.from_arrays(t_s, fz, cop)
+    reps = analyse_series(series, StanceTimeline(StanceSetup("bilateral"), tuple(changes), "told"))
     assert [r.stance for r in reps] == [r.stance for r in sc.reps]
     for got, want in zip(reps, sc.reps, strict=True):
         assert got.bottom_s == pytest.approx(want.bottom_s, abs=0.25)

@@ -16,8 +16,9 @@ import pytest
 
 from analysis.report import analyse_files
 from analysis.stance import StanceSetup
+from daq.events import StanceChanged
 from daq.session import load_session
-from gui.live_session import LiveSession, virtual_plate_url
+from gui.session import LiveSession, virtual_plate_url
 from hardware.scenarios import make_scenario
 
 SPEED = 6.0
@@ -65,16 +66,17 @@ def test_live_recording_reanalysed_offline_gives_the_same_reps(tmp_path: Path) -
     # The file's times run from its first sample; find that sample's time in the live clock.
     assert session.ring is not None
     ring, _ = session.ring.latest(session.ring.capacity)
-    first = np.flatnonzero((ring["seq"] & 0xFFFF) == int(recorded.raw_seq[0]))[0]
+    first = np.flatnonzero((ring["seq"] & 0xFFFF) == int(recorded.seq[0]))[0]
     t0_s = float(ring["t_s"][first])
     assert t0_s > 0.3  # the recording did start late
-    kinds = [e.get("kind") for e in recorded.events]
-    assert kinds.count("stance") == 2
+    stances = [e for e in recorded.events if isinstance(e, StanceChanged)]
+    assert len(stances) == 2
     # Each stance event carries the whole foot setup, not just the stance's name.
-    for event in (e for e in recorded.events if e.get("kind") == "stance"):
-        assert event["foot_length_mm"] == 260.0
-        assert event["stance_width_mm"] > 0
-        assert "heel_y_mm" in event
+    for event in stances:
+        assert event.told
+        assert event.foot_length_mm == 260.0
+        assert event.stance_width_mm > 0
+        assert event.heel_y_mm is not None
 
     offline = analyse_files([path]).files[0].reps
     assert [r.stance for r in offline] == [r.stance for r in live]

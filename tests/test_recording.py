@@ -18,8 +18,10 @@ import pytest
 from daq.acquisition import Acquisition
 from daq.calibration import Calibration
 from daq.errors import MidfootError
+from daq.events import CalibrationChanged, NoteAdded, Reconnected, event_kind
 from daq.frames import encode_info, encode_samples
 from daq.plate import load_plate
+from daq.reader import read_recording
 from daq.recorder import SessionRecorder
 from daq.samples import SampleBlock
 from daq.session import load_session
@@ -89,17 +91,18 @@ def test_recorder_round_trip_is_exact(tmp_path: Path):
                 seq[a:b], t_us[a:b], np.full(b - a, 3, np.uint8), counts[a:b].astype(np.int32)
             )
             rec.write(blk, 1000.0 + a)
-        rec.add_event("rep", start_s=1.5, note="first")
+        rec.add_event(NoteAdded(text="first"))
     s = load_session(path)
+    series = read_recording(path)
     assert np.array_equal(s.counts, counts)
-    assert np.array_equal(s.seq, seq)
-    assert np.allclose(np.diff(s.t_s), 0.0125)
+    assert np.array_equal(s.seq, seq & 0xFFFF)  # as on the wire
+    assert np.allclose(np.diff(series.t_s), 0.0125)
     assert np.all(s.stale == 3)
     assert s.attrs["stance"] == "kickstand-left"
     assert s.attrs["athlete"] == "Ana"
     assert s.infos == [{"proto": "1", "channels": "4", "plate_id": "p1"}]
-    assert s.events == [{"kind": "rep", "sample_index": 10_000, "start_s": 1.5, "note": "first"}]
-    assert s.calibration.plate_id == "p1"
+    assert s.events == [NoteAdded(text="first", sample_index=10_000)]
+    assert series.meta.calibration.plate_id == "p1"
     with h5py.File(path) as f:
         assert f["samples/counts"].compression == "gzip"
         assert f["samples/seq"].dtype == np.uint16
@@ -330,13 +333,14 @@ def test_unplug_marks_the_gap_reconnects_and_keeps_recording(tmp_path: Path):
         acq.stop()
         plate.close()
     s = load_session(out)
-    kinds = [e["kind"] for e in s.events]
+    kinds = [event_kind(e) for e in s.events]
     assert kinds.count("disconnect") == 1
     assert kinds.count("reconnect") == 1
-    gap = next(e for e in s.events if e["kind"] == "reconnect")["sample_index"]
+    gap = next(e for e in s.events if isinstance(e, Reconnected)).sample_index
     assert gap == before
     assert np.array_equal(s.counts[gap:], again)
-    assert np.all(np.diff(s.t_s) > 0)  # one continuous time base across the gap
+    t_s = read_recording(out).t_s
+    assert np.all(np.diff(t_s) > 0)  # one continuous time base across the gap
     assert s.seq[gap] == 0
     assert np.all(np.diff(s.seq[gap:]) == 1)
 
@@ -360,10 +364,10 @@ def test_calibration_changes_are_recorded(tmp_path: Path):
         acq.stop()
         plate.close()
     s = load_session(tmp_path / "c.h5")
-    cal_events = [e for e in s.events if e["kind"] == "calibration"]
-    assert cal_events[0]["calibration"]["offset_counts"] == [1.0, 2.0, 3.0, 4.0]
+    cal_events = [e for e in s.events if isinstance(e, CalibrationChanged)]
+    assert cal_events[0].calibration["offset_counts"] == [1.0, 2.0, 3.0, 4.0]
     assert json.loads(s.attrs["calibration_json"])["plate_id"] == "cal"
-    assert load_plate().name == s.calibration.plate.name
+    assert load_plate().name == read_recording(tmp_path / "c.h5").meta.plate.name
 
 
 def test_recording_waits_for_the_plates_info_and_keeps_every_sample(tmp_path: Path):
@@ -403,8 +407,9 @@ def test_recording_waits_for_the_plates_info_and_keeps_every_sample(tmp_path: Pa
         plate.close()
     s = load_session(out)
     assert np.array_equal(s.counts, counts)  # every sample, in order
-    assert s.calibration.plate_id == "late-plate"
-    assert s.calibration.offset_counts.tolist() == [10.0, 20.0, 30.0, 40.0]
+    cal = read_recording(out).meta.calibration
+    assert cal.plate_id == "late-plate"
+    assert cal.offset_counts.tolist() == [10.0, 20.0, 30.0, 40.0]
     assert s.infos[0]["plate_id"] == "late-plate"
 
 
@@ -431,4 +436,4 @@ def test_recording_of_a_plate_that_never_says_who_it_is_opens_after_a_second(
         plate.close()
     s = load_session(out)
     assert np.array_equal(s.counts, counts)
-    assert s.calibration.plate_id == "unknown"
+    assert read_recording(out).meta.calibration.plate_id == "unknown"

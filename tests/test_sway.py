@@ -1,4 +1,4 @@
-"""Tests of analysis.sway and analysis.cop_text.
+"""Tests of analysis.sway and the `midfoot sway` command.
 
 Expected values come from the published Santos & Duarte (2016) table, from closed-form
 geometry (circles, sinusoids) or from the definitions' own statistics, never from
@@ -18,13 +18,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from analysis.cop_text import read_cop_text, read_santos_duarte_trial
 from analysis.sway import (
     MIN_SAMPLES,
     SwayMetrics,
     load_cop,
     sway_metrics,
+    sway_stretch,
 )
+from daq.errors import MidfootError
+from daq.reader import read_recording
 from gui.cli import run_command
 
 BDS_TRIALS = ("BDS00001", "BDS00004", "BDS00007", "BDS00010")
@@ -110,8 +112,8 @@ def published(bds_dir: Path) -> dict[str, dict[str, float]]:
 @pytest.mark.realdata
 @pytest.mark.parametrize("trial", BDS_TRIALS)
 def test_published_santos_duarte_values_are_reproduced(trial, bds_dir, published):
-    cop = read_santos_duarte_trial(bds_dir / f"{trial}.txt")
-    m = sway_metrics(cop.ap_mm, cop.ml_mm, cop.fs_hz)
+    t_s, ap_mm, ml_mm, fs_hz = load_cop(bds_dir / f"{trial}.txt")
+    m = sway_metrics(ap_mm, ml_mm, fs_hz)
     ref = published[trial]
     assert m.n_samples == 6000
     assert m.fs_hz == pytest.approx(100.0, rel=1e-9)
@@ -119,16 +121,6 @@ def test_published_santos_duarte_values_are_reproduced(trial, bds_dir, published
     assert m.ellipse95_area_mm2 == pytest.approx(ref["COParea"] * MM2_PER_CM2, rel=1e-6)
     assert m.mean_velocity_mm_s == pytest.approx(ref["COPvelo"] * MM_PER_CM, rel=1e-6)
     assert m.mean_frequency_hz == pytest.approx(ref["COPmfreq"], rel=1e-6)
-
-
-@pytest.mark.realdata
-def test_santos_duarte_reader_maps_copx_to_ap_in_mm(bds_dir):
-    cop = read_santos_duarte_trial(bds_dir / "BDS00001.txt")
-    # First data row of BDS00001.txt, as published: COPx -7.988789 cm, COPy 0.998673 cm.
-    assert cop.t_s[0] == pytest.approx(0.010)
-    assert cop.ap_mm[0] == pytest.approx(-79.88789)
-    assert cop.ml_mm[0] == pytest.approx(9.98673)
-    assert cop.layout == "santos-duarte"
 
 
 @pytest.mark.realdata
@@ -403,7 +395,7 @@ def test_result_is_frozen_and_dict_keys_are_exact():
 
 
 # --------------------------------------------------------------------------------------
-# Readers
+# The stretch of a recording
 
 
 def _write(path: Path, text: str) -> Path:
@@ -411,82 +403,35 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def test_cop_text_with_comments_comma(tmp_path):
-    lines = ["# subject: s01", "# plate: virtual", "t,ap_mm,ml_mm,fz_n"]
-    lines += [f"{i * 0.025:.3f},{i * 0.5},{-i * 0.25},700" for i in range(40)]
-    path = _write(tmp_path / "trial.csv", "\n".join(lines) + "\n\n")
-    cop = read_cop_text(path)
-    assert cop.fs_hz == pytest.approx(40.0)
-    assert cop.meta == {"subject": "s01", "plate": "virtual"}
-    assert cop.ap_mm[3] == pytest.approx(1.5)
-    assert cop.ml_mm[3] == pytest.approx(-0.75)
-    assert cop.fz_n is not None
-    assert cop.fz_n[0] == 700
-    assert cop.layout == "cop-text"
+def test_uneven_sampling_is_refused(tmp_path):
+    text = "t,ap_mm,ml_mm,fz_n\n" + "".join(f"{t},1,2,700\n" for t in range(30) if t != 9)
+    series = read_recording(_write(tmp_path / "gap.csv", text))
+    with pytest.raises(MidfootError, match="evenly"):
+        sway_stretch(series)
+    # Without the gap it is fine.
+    assert sway_stretch(series, 10.0, 29.5).fs_hz == pytest.approx(1.0)
 
 
-def test_cop_text_tab_crlf_and_t_s_alias(tmp_path):
-    lines = ["t_s\tap_mm\tml_mm\tfz_n"]
-    lines += [f"{1 + i / 30:.3f}\t{i}\t{2 * i}\t650" for i in range(60)]
-    path = _write(tmp_path / "trial.tsv", "\r\n".join(lines) + "\r\n")
-    t_s, ap_mm, ml_mm, fs_hz = load_cop(path)
-    assert fs_hz == pytest.approx(30.0, rel=1e-3)
-    assert t_s[0] == pytest.approx(1.0)
-    assert ap_mm[-1] == 59
-    assert ml_mm[-1] == 118
+def test_movement_is_warned_about_not_quiet_standing(tmp_path):
+    t = np.arange(0, 20, 0.01)
+    quiet = 3 * np.sin(2 * np.pi * 0.3 * t)
+    moving = np.where(t > 10, 80 * np.sin(2 * np.pi * 0.5 * t), quiet)
+    for ap, warned in ((quiet, False), (moving, True)):
+        lines = ["t,ap_mm,ml_mm,fz_n"] + [f"{a},{b},0,700" for a, b in zip(t, ap, strict=True)]
+        series = read_recording(_write(tmp_path / f"s{warned}.csv", "\n".join(lines)))
+        stretch = sway_stretch(series)
+        assert (stretch.warning is not None) == warned
+        if warned:
+            assert "not quiet standing" in stretch.warning
+        assert sway_stretch(series, 0.0, 9.0).warning is None
 
 
-def test_santos_duarte_layout_is_detected_from_header(tmp_path):
-    header = "Time[s]\tFx[N]\tFy[N]\tFz[N]\tMx[Nm]\tMy[Nm]\tMz[Nm]\tCOPx[cm]\tCOPy[cm]"
-    rows = [f"{(i + 1) / 100:.3f}\t0\t0\t600\t0\t0\t0\t{0.1 * i}\t{-0.2 * i}" for i in range(50)]
-    path = _write(tmp_path / "BDS99999.txt", "\r\n".join([header, *rows]) + "\r\n")
-    cop = read_cop_text(path)
-    assert cop.layout == "santos-duarte"
-    assert cop.fs_hz == pytest.approx(100.0)
-    # COPx is AP and COPy ML, converted from cm to mm.
-    assert cop.ap_mm[10] == pytest.approx(10.0)
-    assert cop.ml_mm[10] == pytest.approx(-20.0)
-
-
-@pytest.mark.parametrize(
-    ("name", "text", "match"),
-    [
-        ("empty.csv", "", "is empty"),
-        ("comments.csv", "# a: b\n\n", "is empty"),
-        ("header.csv", "t,ap_mm,ml_mm,fz_n\n", "no samples"),
-        ("columns.csv", "time,x,y\n0,1,2\n0.1,1,2\n", "not a known layout"),
-        ("text.csv", "t,ap_mm,ml_mm,fz_n\n0,1,2,3\n0.1,abc,2,3\n", "non-numeric value 'abc'"),
-        ("ragged.csv", "t,ap_mm,ml_mm,fz_n\n0,1,2,3\n0.1,1,2\n", "has 3 values"),
-        ("gap.csv", "t,ap_mm,ml_mm\n" + "".join(f"{t},1,2\n" for t in (0, 1, 2, 5, 6)), "evenly"),
-        ("back.csv", "t,ap_mm,ml_mm\n0,1,2\n1,1,2\n1,1,2\n", "does not increase"),
-        ("one.csv", "t,ap_mm,ml_mm\n0,1,2\n", "only one sample"),
-    ],
-)
-def test_bad_files_raise_one_sentence(tmp_path, name, text, match):
-    path = _write(tmp_path / name, text)
-    with pytest.raises(ValueError, match=match) as info:
-        read_cop_text(path)
-    assert _sentence(str(info.value))
-
-
-def test_missing_and_unsupported_files(tmp_path):
-    with pytest.raises(ValueError, match="does not exist"):
-        load_cop(tmp_path / "nothing.csv")
-    with pytest.raises(ValueError, match="does not exist"):
-        read_cop_text(tmp_path / "nothing.csv")
-    session = _write(tmp_path / "session.h5", "not really hdf5")
-    with pytest.raises(ValueError, match="HDF5") as info:
-        load_cop(session)
-    assert _sentence(str(info.value))
-    other = _write(tmp_path / "trial.xlsx", "x")
-    with pytest.raises(ValueError, match="unsupported extension '.xlsx'"):
-        load_cop(other)
-
-
-def test_santos_duarte_reader_rejects_cop_text(tmp_path):
-    path = _write(tmp_path / "trial.txt", "t,ap_mm,ml_mm\n0,1,2\n0.1,1,2\n")
-    with pytest.raises(ValueError, match="not a Santos & Duarte trial"):
-        read_santos_duarte_trial(path)
+def test_nobody_on_the_plate_is_refused(tmp_path):
+    lines = ["t,ap_mm,ml_mm,fz_n"] + [f"{i / 100},0,0,{700 if i < 50 else 0}" for i in range(100)]
+    series = read_recording(_write(tmp_path / "off.csv", "\n".join(lines)))
+    with pytest.raises(MidfootError, match="nobody stands"):
+        sway_stretch(series)
+    assert sway_stretch(series, 0.0, 0.45).ap_mm.shape[0] == 45
 
 
 # --------------------------------------------------------------------------------------
@@ -507,7 +452,8 @@ def test_cli_json_has_exact_keys_and_closed_form_values(circle_csv, capsys):
     captured = capsys.readouterr()
     assert captured.err == ""
     out = json.loads(captured.out)
-    assert set(out) == JSON_KEYS
+    assert set(out) == JSON_KEYS | {"warning"}
+    assert out["warning"] is None
     assert out["n_samples"] == 401
     assert out["range_ap_mm"] == pytest.approx(12.0, rel=1e-6)
     assert out["path_length_mm"] == pytest.approx(400 * 12.0 * math.sin(math.pi / 40), rel=1e-6)

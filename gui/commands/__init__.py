@@ -1,0 +1,1 @@
+"""One module per `midfoot` subcommand, each with ``run(argv) -> int``."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 import time
 
+from analysis.calibration_wizard import CalibrationWizard, position_name
 from daq.acquisition import Acquisition
 from daq.calibration import Calibration, calibration_positions_mm, save_calibration
-from daq.calibration_wizard import CalibrationWizard, position_name
 from daq.errors import MidfootError
 from daq.plate import DEFAULT_PLATE, load_plate
 from daq.source import DEFAULT_BAUD, resolve_port

@@ -15,7 +15,7 @@ from analysis.stance import StanceSetup
 from daq.errors import MidfootError
 from daq.source import DEFAULT_BAUD
 from gui.cli import CommandParser
-from gui.live_session import DEFAULT_SCENARIO, STANCES, LiveSession, choose_source
+from gui.session import DEFAULT_SCENARIO, STANCES, LiveSession, choose_source
 
 
 def has_display() -> bool:
@@ -78,7 +78,7 @@ def run(argv: list[str]) -> int:
 
             if note:
                 print(note)
-            return run_terminal(session, seconds=args.seconds)
+            return run_terminal(session, seconds=args.seconds, sessions_dir=args.sessions_dir)
         return _run_window(session, args, note)
     finally:
         session.stop()

@@ -72,8 +72,10 @@ def _settings(args: argparse.Namespace) -> SimSettings:
 
 
 def run(argv: list[str]) -> int:
-    """``midfoot simulate [SCENARIO] [--rate HZ] [--channels N] [--seed S] [--speed X]
-    [--link PATH] [--seconds S]``: stream the virtual plate on a pseudo-terminal.
+    """Stream the virtual plate on a pseudo-terminal (``midfoot simulate``).
+
+    ``midfoot simulate [SCENARIO] [--rate HZ] [--channels N] [--seed S] [--speed X]
+    [--link PATH] [--seconds S]``.
 
     Prints the terminal's path on stdout, then streams until Ctrl-C, SIGTERM or
     ``--seconds``.

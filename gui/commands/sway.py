@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
+import sys
 
-import numpy as np
-
-from analysis.sway import MIN_SAMPLES, SwayMetrics, load_cop, sway_metrics
+from analysis.sway import SwayMetrics, sway_metrics, sway_stretch
 from daq.errors import MidfootError
+from daq.reader import read_recording
 from gui.cli import CommandParser
 
 # ---------------------------------------------------------------------------------------
@@ -64,31 +63,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _window(t_s: np.ndarray, start_s: float | None, end_s: float | None) -> np.ndarray:
-    """Boolean mask of samples with start_s <= t < end_s."""
-    for name, value in (("--start", start_s), ("--end", end_s)):
-        if value is not None and not math.isfinite(value):
-            raise ValueError(f"{name} must be a finite time in s, got {value!r}.")
-    if start_s is not None and end_s is not None and start_s >= end_s:
-        raise ValueError(
-            f"--start ({start_s:g} s) must be before --end ({end_s:g} s); swap or fix them."
-        )
-    keep = np.ones(t_s.size, dtype=bool)
-    if start_s is not None:
-        keep &= t_s >= start_s
-    if end_s is not None:
-        keep &= t_s < end_s
-    if keep.sum() < MIN_SAMPLES:
-        start_text = "the start" if start_s is None else f"{start_s:g} s"
-        end_text = "the end" if end_s is None else f"{end_s:g} s"
-        raise ValueError(
-            f"the window from {start_text} to {end_text} holds {int(keep.sum())} samples "
-            f"but at least {MIN_SAMPLES} are needed; choose times within the file's "
-            f"{t_s[0]:g} s to {t_s[-1]:g} s."
-        )
-    return keep
-
-
 def format_sway_table(metrics: SwayMetrics, source: str) -> str:
     """Render metrics as an aligned, human-readable table with units.
 
@@ -139,17 +113,20 @@ def run(argv: list[str]) -> int:
     """
     args = _parser().parse_args(argv)
 
+    stretch = sway_stretch(read_recording(args.file), args.start, args.end)
     try:
-        t_s, ap_mm, ml_mm, fs_hz = load_cop(args.file)
-        keep = _window(t_s, args.start, args.end)
-        metrics = sway_metrics(ap_mm[keep], ml_mm[keep], fs_hz, lowpass_hz=args.lowpass)
+        metrics = sway_metrics(
+            stretch.ap_mm, stretch.ml_mm, stretch.fs_hz, lowpass_hz=args.lowpass
+        )
     except ValueError as exc:
-        raise MidfootError(str(exc)) from None
-
+        raise MidfootError(str(exc).rstrip(".")) from None
+    if stretch.warning:
+        print(f"midfoot sway: warning: {stretch.warning}", file=sys.stderr)
     if args.json:
-        print(json.dumps(metrics.to_dict(), indent=2))
+        document = metrics.to_dict()
+        document["warning"] = stretch.warning
+        print(json.dumps(document, indent=2))
     else:
-        t_kept = t_s[keep]
-        source = f"{args.file} ({t_kept[0]:g} s to {t_kept[-1]:g} s)"
+        source = f"{args.file} ({stretch.t_s[0]:g} s to {stretch.t_s[-1]:g} s)"
         print(format_sway_table(metrics, source))
     return 0

@@ -1,45 +1,46 @@
 """The streaming hinge analyser: sample blocks in, body mass, reps and faults out.
 
 One code path serves the live screen and the review of a recording: :class:`HingeAnalyser`
-is fed blocks of the acquisition ring's columns as they arrive, and
-:func:`analyse_series` feeds a whole recording through the same analyser in large blocks.
-Every decision is taken at a sample fixed by the data (never by where a block happens to
-end) and every filter is a recursion carried across blocks, so the reps found live and
-offline are identical.
+is fed :class:`daq.series.PlateSeries` blocks as they arrive, and
+:func:`analysis.analyser.analyse_series` feeds a whole recording through the same analyser
+in large blocks. Every decision is taken at a sample fixed by the data (never by where a
+block happens to end) and every filter is a recursion carried across blocks
+(:mod:`analysis.conditioning`), so the reps found live and offline are identical.
 
-Signal path, per sample:
-
-1. glitches (an HX711 reading all ones): above 150 Hz a centred median of three raw
-   samples (one sample of delay); at every rate a causal gate that holds a jump in force or
-   CoP until it has persisted, for the state machine, and a centred running median of the
-   window for every measurement;
-2. averaging in groups of k samples down to at most :data:`ANALYSIS_RATE_MAX_HZ`, each
-   group stamped at the middle of the time it covers (an HX711 sample is the mean over the
-   conversion period before its time stamp);
-3. causal 2nd-order Butterworth low-pass (:data:`LOWPASS_HZ`) of force and CoP for the
-   state machine; the per-rep measurements use the group means of the rep's window,
-   low-passed forwards and backwards (zero phase).
-
-State machine (:attr:`HingeAnalyser.state`): ``waiting`` (nobody on the plate) ->
-``weighing`` (on, waiting for 1 s of stillness) -> ``standing`` -> ``descending`` ->
-``ascending`` -> ``holding`` (after the lockout) -> ``standing`` ...; ``off`` after stepping
+State machine (:class:`HingeState`): waiting (nobody on the plate, :mod:`analysis.presence`)
+-> weighing (on, waiting for 1 s of stillness, :mod:`analysis.stillness`) -> standing ->
+descending -> ascending -> holding (after the lockout) -> standing ...; off after stepping
 off. A rep must show the velocity lobes of a hinge (down, up, braking at the top, from the
 force summed over the last 0.8 s), and at the first quiet sample after them (force back at
 the standing weight, CoP still) the zero-impulse centre-of-mass path
 (:func:`analysis.reps.hinge_path`) must have dropped by :attr:`Thresholds.min_depth_m`:
-that sample is the lockout decision. Methods and measured accuracy:
-docs/analysis-methods.md.
+that sample is the lockout decision. Shifts are measured from the standing baseline
+(:mod:`analysis.baseline`). Methods and measured accuracy: docs/analysis-methods.md.
 """
 
 from __future__ import annotations
 
-import heapq
-import math
+import enum
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import signal
 
+from analysis.baseline import StandingBaseline
+from analysis.conditioning import (
+    CONDITIONED_COLUMNS,
+    QUIET_LOWPASS_MIN_HZ,
+    VELOCITY_WINDOW_S,
+    Conditioner,
+)
+from analysis.events import (
+    AnalysisEvent,
+    BodyMassMeasured,
+    HoldUpdated,
+    RepAborted,
+    RepCompleted,
+    RepStarted,
+)
+from analysis.presence import OFF_CLEAR_FRACTION, OFF_FRACTION, ON_PLATE_N, Presence
 from analysis.reps import (
     G_M_S2,
     HingePath,
@@ -53,39 +54,15 @@ from analysis.reps import (
     summarise_set,
 )
 from analysis.stance import STANCES, StanceSetup
+from analysis.stillness import WEIGH_STILL_S, run_lengths
 from daq.errors import MidfootError
+from daq.ring import Column, SampleRing
+from daq.series import PlateSeries
 
-# -- constants (reasons in docs/analysis-methods.md) ----------------------------------------
 RATE_PROBE_SAMPLES = 16
-ANALYSIS_RATE_MAX_HZ = 100.0
-LOWPASS_HZ = 4.0
-# At 10 Hz a 4 Hz cutoff would sit on Nyquist; keep it a safe fraction of the rate.
-LOWPASS_MAX_FRACTION = 0.35
-# An HX711 reading all ones replaces one cell's load by about zero or by thousands of
-# newtons, and throws the CoP towards or away from that corner. For the state machine's
-# filters (the rep measurements use a centred median instead) a jump of more than 8 % of the
-# force or 60 mm of CoP between two samples that does not persist into the next is a glitch.
-SPIKE_FRACTION = 0.08
-SPIKE_MIN_N = 30.0
-SPIKE_COP_MM = 60.0
-# A jump this large (or more than half the force) must persist for two samples: an
-# all-ones reading can repeat once when the chip's next conversion is missed.
-SPIKE_HUGE_N = 300.0
-# Someone is on the plate above this total force (a 15 kg child); below OFF_FRACTION of the
-# standing weight they have stepped off (one foot lifted carries half).
-ON_PLATE_N = 150.0
-OFF_FRACTION = 0.4
-# Stillness for the weigh-in: the low-passed force within 1.5 % of its own 0.3 s mean for a
-# whole second (standing tremor is ~0.3 % rms).
-STEADY_TAU_S = 0.3
-STEADY_FRACTION = 0.015
-WEIGH_STILL_S = 1.0
-# A rep whose final (closed, skew-corrected) CoM path drops less than this share of the
-# minimum depth is dropped: only force that moved with the CoP looked like a hinge.
 SHALLOW_FINAL_FRACTION = 0.5
 # Movement onset from standing: a downward CoM velocity (the force integrated over the last
 # 0.8 s), or a force swing, or a CoP excursion from the standing baseline.
-VELOCITY_WINDOW_S = 0.8
 ONSET_V_M_S = 0.03
 ONSET_FZ_FRACTION = 0.03
 ONSET_COP_MM = 20.0
@@ -94,7 +71,6 @@ HOLD_REFRACTORY_S = VELOCITY_WINDOW_S + 0.1
 # Quiet: force back within 1.5 % of the standing weight and the CoP moving slower than this.
 QUIET_FZ_FRACTION = 0.015
 QUIET_SPEED_MM_S = 60.0
-QUIET_LOWPASS_MIN_HZ = 40.0
 # While a rep is under way the CoM path is checked every PROGRESS_STRIDE_S, and at quiet
 # samples no more often than QUIET_STRIDE_S.
 PROGRESS_STRIDE_S = 0.2
@@ -124,14 +100,13 @@ STILL_V_M_S = 0.01
 PRE_REST_S = 0.5
 REST_AFTER_LOCKOUT_S = 0.3
 # Standing-baseline windows: before each rep, from BASELINE_LEAD_S to BASELINE_GAP_S before
-# its start, once the previous hold has settled. A window whose CoP lies further than
-# BASELINE_RESET_MM from the running baseline means the feet moved: start afresh.
+# its start, once the previous hold has settled (analysis.baseline starts afresh when a
+# window lies far from the running baseline: the feet moved).
 BASELINE_LEAD_S = 2.0
 FIRST_BASELINE_LEAD_S = 4.0
 BASELINE_GAP_S = 0.3
 BASELINE_MIN_S = 0.4
 BASELINE_SETTLE_S = 0.7
-BASELINE_RESET_MM = 20.0
 # Below QUIET_LOWPASS_MIN_HZ the cells are HX711s converting up to a period apart: the
 # closed CoM path then also fits the force error this skew causes while the CoP moves,
 # bounded by two periods over this cell spacing (the default plate's).
@@ -142,336 +117,69 @@ HISTORY_S = 45.0
 # Offline analysis feeds this many samples at a time.
 OFFLINE_BLOCK_SAMPLES = 1 << 16
 
+class HingeState(enum.StrEnum):
+    """Where the hinge analyser is (the live view shows it)."""
 
-# -- events -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class BodyMassMeasured:
-    """The standing weight was measured.
-
-    Attributes
-    ----------
-    t_s : float
-        Time of the measurement (s).
-    body_mass_kg : float
-        The analyser's body mass after it: the first still weigh-in, or the weight with a
-        kettlebell set down on the floor (``source="set-down"``).
-    standing_mass_kg : float
-        Everything on the plate while standing (body plus any held load), kg.
-    source : str
-        ``"weigh-in"`` or ``"set-down"``.
-    """
-
-    t_s: float
-    body_mass_kg: float
-    standing_mass_kg: float
-    source: str = "weigh-in"
-
-
-@dataclass(frozen=True)
-class RepStarted:
-    """A descent deep enough to be a rep is under way."""
-
-    t_s: float
-    index: int
-
-
-@dataclass(frozen=True)
-class RepAborted:
-    """A movement announced by :class:`RepStarted` did not finish as a rep."""
-
-    t_s: float
-    index: int
-
-
-@dataclass(frozen=True)
-class RepCompleted:
-    """A rep reached lockout; ``rep.lockout_hold_s`` is None until :class:`HoldUpdated`.
-
-    ``t_s`` is the data time at which the analyser knew (the lockout candidate's sample).
-    """
-
-    rep: Rep
-    t_s: float = float("nan")
-
-
-@dataclass(frozen=True)
-class HoldUpdated:
-    """The lockout hold of rep ``index`` ended after ``hold_s`` seconds."""
-
-    t_s: float
-    index: int
-    hold_s: float
-
-
-Event = BodyMassMeasured | RepStarted | RepAborted | RepCompleted | HoldUpdated
-
-
-# -- signal conditioning -----------------------------------------------------------------------
-class _Conditioner:
-    """Spike gate, group averaging and the causal filters, carried across blocks."""
-
-    def __init__(self, fs_hz: float) -> None:
-        self.fs_raw = float(fs_hz)
-        self.k = max(1, int(round(self.fs_raw / ANALYSIS_RATE_MAX_HZ)))
-        if self.fs_raw / self.k < 0.5 * ANALYSIS_RATE_MAX_HZ and self.k > 1:
-            self.k -= 1
-        self.fs = self.fs_raw / self.k
-        self.dt = 1.0 / self.fs
-        # An HX711 glitch can repeat once (the chip's next conversion missed, the sample
-        # marked stale): a median of five removes both; at 10 Hz five samples would blunt
-        # the movement itself, and a repeat is rare, so three.
-        self.median_half = 2 if self.fs >= QUIET_LOWPASS_MIN_HZ else 1
-        cutoff = min(LOWPASS_HZ, LOWPASS_MAX_FRACTION * self.fs)
-        self.cutoff_hz = cutoff
-        self.sos = signal.butter(2, cutoff, fs=self.fs, output="sos")
-        self._sos_zi_unit = signal.sosfilt_zi(self.sos)
-        self._pad = 3 * (2 * self.sos.shape[0] + 1)
-        # The running sum over L samples as the recursion s[n] = s[n-1] + x[n] - x[n-L]: a
-        # recursive filter gives the same bits however the samples are split into blocks
-        # (scipy runs an FIR filter through a convolution, which does not).
-        self.sum_len = max(2, int(round(VELOCITY_WINDOW_S * self.fs)))
-        self.sum_b = np.zeros(self.sum_len + 1)
-        self.sum_b[0], self.sum_b[-1] = 1.0, -1.0
-        self.sum_a = np.array([1.0, -1.0])
-        self.a_steady = float(np.exp(-self.dt / STEADY_TAU_S))
-        self._zi: dict[str, np.ndarray] | None = None
-        self._gate_tail: np.ndarray | None = None  # (fz, x, y) of the last two groups
-        self._prev_out: np.ndarray | None = None  # last gated output
-        self._holding = False  # the last output is a held value, not the last sample
-        self._tail: np.ndarray | None = None  # last two raw rows, for the median
-        self._carry = np.zeros((0, 4))  # raw (t, fz, x, y) waiting to fill a group
-        self._prev_lp_xy: np.ndarray | None = None
-
-    def zero_phase(self, x: np.ndarray) -> np.ndarray:
-        """The low-pass run forwards and backwards over the rows of ``x`` (no delay).
-
-        Odd extension at both ends (as scipy's sosfiltfilt), filter state started at the
-        first value; the rows are filtered together in one call.
-        """
-        pad = min(self._pad, x.shape[1] - 1)
-        left = 2 * x[:, :1] - x[:, pad:0:-1]
-        right = 2 * x[:, -1:] - x[:, -2 : -pad - 2 : -1]
-        ext = np.concatenate([left, x, right], axis=1)
-        y, _ = signal.sosfilt(self.sos, ext, axis=1, zi=self._zi_rows(ext[:, 0]))
-        y, _ = signal.sosfilt(self.sos, y[:, ::-1], axis=1, zi=self._zi_rows(y[:, -1]))
-        return y[:, ::-1][:, pad : pad + x.shape[1]]
-
-    def _zi_rows(self, first: np.ndarray) -> np.ndarray:
-        """sosfilt state (n_sections, rows, 2) for rows starting at ``first``."""
-        return self._sos_zi_unit[:, None, :] * first[None, :, None]
-
-    def _gate(self, rows: np.ndarray) -> np.ndarray:
-        """Causal spike gate over (N, 3) analysis-rate (fz, x, y); returns the gated copy.
-
-        A sample close to the last output is kept. One that is not is kept only once the
-        new level has persisted (the previous sample agrees with it; for a jump of more
-        than half the force, the previous two), else the last output is held. Only jumps
-        and the samples after a held one need this sequential rule, so the loop is short.
-        """
-        out = rows.copy()
-        tail = rows[:1] if self._gate_tail is None else self._gate_tail
-        ext = np.vstack([tail, rows])
-        k0 = tail.shape[0]
-        before = ext[k0 - 1 : -1]
-        thr = np.maximum(SPIKE_MIN_N, SPIKE_FRACTION * np.abs(before[:, 0]))
-        jump = (np.abs(rows[:, 0] - before[:, 0]) > thr) | (
-            np.hypot(rows[:, 1] - before[:, 1], rows[:, 2] - before[:, 2]) > SPIKE_COP_MM
-        )
-        last_out = ext[k0 - 1] if self._prev_out is None else self._prev_out
-
-        def close(a: np.ndarray, b: np.ndarray) -> bool:
-            limit = max(SPIKE_MIN_N, SPIKE_FRACTION * abs(b[0]))
-            return abs(a[0] - b[0]) <= limit and math.hypot(a[1] - b[1], a[2] - b[2]) <= (
-                SPIKE_COP_MM
-            )
-
-        todo = [int(n) for n in np.flatnonzero(jump)]
-        if self._holding:
-            todo.append(0)  # the previous block ended on a held sample
-        heapq.heapify(todo)
-        done: set[int] = set()
-        while todo:
-            n = heapq.heappop(todo)
-            if n in done:
-                continue
-            done.add(n)
-            last = out[n - 1] if n > 0 else last_out
-            if close(rows[n], last):
-                continue
-            huge = abs(rows[n, 0] - last[0]) > max(SPIKE_HUGE_N, 0.5 * abs(last[0]))
-            need = 2 if huge else 1
-            i = k0 + n
-            if i - need >= 0 and all(close(ext[i - k], rows[n]) for k in range(1, need + 1)):
-                continue
-            out[n] = last
-            if n + 1 < rows.shape[0]:
-                heapq.heappush(todo, n + 1)
-        self._gate_tail = ext[-2:].copy()
-        self._prev_out = out[-1].copy()
-        self._holding = (rows.shape[0] - 1) in done and not np.array_equal(out[-1], rows[-1])
-        return out
-
-    def _median3(self, rows: np.ndarray) -> np.ndarray:
-        """Centred median of three over raw (t, fz, x, y) rows, one sample behind."""
-        tail = rows[:1] if self._tail is None else self._tail
-        ext = np.vstack([tail, rows])
-        self._tail = ext[-2:].copy() if ext.shape[0] >= 2 else ext.copy()
-        if ext.shape[0] < 3:
-            return np.zeros((0, 4))
-        a, b, c = ext[:-2], ext[1:-1], ext[2:]
-        out = b.copy()
-        out[:, 1:] = _median_of_three(a[:, 1:], b[:, 1:], c[:, 1:])
-        return out
-
-    def push(self, t_s: np.ndarray, fz_n: np.ndarray, cop_mm: np.ndarray) -> dict | None:
-        """Condition new raw samples; returns new analysis-rate columns (or None)."""
-        x = np.nan_to_num(cop_mm[:, 0].astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-        y = np.nan_to_num(cop_mm[:, 1].astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-        fz = np.nan_to_num(fz_n.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-        rows = np.column_stack([t_s, fz, x, y])
-        k = self.k
-        if k > 1:
-            # Above 150 Hz a one-sample delay costs nothing: a centred median removes
-            # single-sample spikes before they are averaged into a group.
-            rows = self._median3(rows)
-        if self._carry.shape[0]:
-            rows = np.vstack([self._carry, rows])
-        n_groups = rows.shape[0] // k
-        self._carry = rows[n_groups * k :].copy()
-        if n_groups == 0:
-            return None
-        grouped = rows[: n_groups * k]
-        if k > 1:
-            grouped = grouped.reshape(n_groups, k, 4).mean(axis=1)
-        t = grouped[:, 0] - 0.5 / self.fs_raw
-        fz_g, x_g, y_g = grouped[:, 1], grouped[:, 2], grouped[:, 3]
-        gated = self._gate(grouped[:, 1:])
-        fz_q, x_q, y_q = gated[:, 0], gated[:, 1], gated[:, 2]
-        if self._zi is None:
-            first = np.array([fz_g[0], x_g[0], y_g[0]])
-            self._zi = {
-                "fz": self._sos_zi_unit * first[0],
-                "x": self._sos_zi_unit * first[1],
-                "y": self._sos_zi_unit * first[2],
-                "steady": np.array([self.a_steady * first[0]]),
-                "sum": signal.lfiltic(
-                    self.sum_b,
-                    self.sum_a,
-                    np.full(self.sum_len, self.sum_len * first[0]),
-                    np.full(self.sum_len, first[0]),
-                ),
-            }
-            self._prev_lp_xy = np.vstack([first[1:], first[1:]])
-        zi = self._zi
-        fz_lp, zi["fz"] = signal.sosfilt(self.sos, fz_q, zi=zi["fz"])
-        x_lp, zi["x"] = signal.sosfilt(self.sos, x_q, zi=zi["x"])
-        y_lp, zi["y"] = signal.sosfilt(self.sos, y_q, zi=zi["y"])
-        a = self.a_steady
-        fz_mid, zi["steady"] = signal.lfilter([1.0 - a], [1.0, -a], fz_lp, zi=zi["steady"])
-        # Sum of the force over the last VELOCITY_WINDOW_S: with the standing weight W it
-        # gives the CoM velocity gained over that window, g dt (sum / W - L).
-        fz_sum, zi["sum"] = signal.lfilter(self.sum_b, self.sum_a, fz_lp, zi=zi["sum"])
-        # The quiet test must not lag: at low rates the ADC's own averaging over a sample
-        # period is filter enough, while the low-pass (or the gate holding a fast but real
-        # change for a sample) would delay the lockout by ~0.1 s. A glitch there only makes
-        # one sample not quiet.
-        # Unfiltered, the speed is taken over two sample periods to calm its noise.
-        unfiltered = self.fs < QUIET_LOWPASS_MIN_HZ
-        xy = np.column_stack([x_g, y_g] if unfiltered else [x_lp, y_lp])
-        lag = 2 if unfiltered else 1
-        assert self._prev_lp_xy is not None
-        ext = np.vstack([self._prev_lp_xy, xy])
-        step = ext[2:] - ext[2 - lag : ext.shape[0] - lag]
-        self._prev_lp_xy = ext[-2:].copy()
-        speed = np.hypot(step[:, 0], step[:, 1]) * self.fs / lag
-        steady = np.abs(fz_lp - fz_mid) < STEADY_FRACTION * np.maximum(fz_mid, ON_PLATE_N)
-        fz_quiet = fz_g if unfiltered else fz_lp
-        return {
-            "t": t,
-            "fz": fz_g,
-            "x": x_g,
-            "y": y_g,
-            "fz_lp": fz_lp,
-            "fz_quiet": fz_quiet,
-            "x_lp": x_lp,
-            "y_lp": y_lp,
-            "fz_sum": fz_sum,
-            "speed": speed,
-            "steady": steady,
-        }
-
-
-class _History:
-    """The newest analysis-rate samples, addressed by global sample index."""
-
-    def __init__(self, names: tuple[str, ...], keep: int) -> None:
-        self.keep = int(keep)
-        self.cap = 2 * self.keep + 1024
-        self.names = names
-        self.cols: dict[str, np.ndarray] = {}
-        self.base = 0  # global index of row 0
-        self.n = 0  # rows in use
+    WAITING = "waiting"
+    WEIGHING = "weighing"
+    STANDING = "standing"
+    DESCENDING = "descending"
+    ASCENDING = "ascending"
+    HOLDING = "holding"
+    OFF = "off"
 
     @property
-    def end(self) -> int:
-        """Global index one past the newest sample."""
-        return self.base + self.n
-
-    def append(self, new: dict[str, np.ndarray]) -> None:
-        count = new["t"].shape[0]
-        if not self.cols:
-            self.cols = {
-                k: np.zeros(self.cap, dtype=bool if k == "steady" else np.float64)
-                for k in self.names
-            }
-        if self.n + count > self.cap:
-            drop = max(self.n - self.keep, 0)
-            if self.n - drop + count > self.cap:
-                self.cap = 2 * (self.n - drop + count) + 1024
-                for k in self.names:
-                    grown = np.zeros(self.cap, dtype=self.cols[k].dtype)
-                    grown[: self.n - drop] = self.cols[k][drop : self.n]
-                    self.cols[k] = grown
-            else:
-                for k in self.names:
-                    c = self.cols[k]
-                    c[: self.n - drop] = c[drop : self.n]
-            self.base += drop
-            self.n -= drop
-        for k in self.names:
-            self.cols[k][self.n : self.n + count] = new[k]
-        self.n += count
-
-    def view(self, name: str, g0: int, g1: int) -> np.ndarray:
-        """Column ``name`` for global indices [g0, g1) (clipped to what is kept)."""
-        a = max(g0 - self.base, 0)
-        b = max(min(g1 - self.base, self.n), a)
-        return self.cols[name][a:b]
-
-    def first_index(self, t_s: float, lo: int, hi: int) -> int:
-        """Global index of the first sample in [lo, hi) at or after ``t_s``."""
-        t = self.view("t", lo, hi)
-        return max(lo, self.base) + int(np.searchsorted(t, t_s, side="left"))
+    def presence(self) -> Presence:
+        """The state as presence on the plate."""
+        if self == HingeState.WAITING:
+            return Presence.EMPTY
+        if self == HingeState.WEIGHING:
+            return Presence.WEIGHING
+        if self == HingeState.OFF:
+            return Presence.STEPPED_OFF
+        return Presence.ON
 
 
-_HISTORY_COLUMNS = (
-    "t",
-    "fz",
-    "x",
-    "y",
-    "fz_lp",
-    "fz_quiet",
-    "x_lp",
-    "y_lp",
-    "fz_sum",
-    "speed",
-    "steady",
-)
+@dataclass
+class _RepInProgress:
+    """A movement being followed from its onset to a lockout (or an abort).
+
+    Indices are global analysis-sample indices of the analyser's history.
+    """
+
+    trigger: int  # the onset sample
+    w0: int  # where the centre-of-mass path starts (at rest before the onset)
+    next_eval: int  # the next sample to evaluate
+    progress_due: int  # the next sample by which to evaluate anyway
+    started: bool = False  # RepStarted was emitted
+    scan: int | None = None  # velocity lobes scanned up to here
+    stage: int = 0  # velocity lobes seen (see HingeAnalyser._track_lobes)
+    down_at: int | None = None  # where the descent's velocity showed
+    up_peak: float = 0.0  # the ascent's peak velocity so far (m/s)
+    v_now: float = 1.0  # the velocity at the last scan (m/s)
 
 
-def _median_of_three(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Elementwise median of three arrays."""
-    return np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
+@dataclass(frozen=True)
+class _Hold:
+    """The lockout hold of rep ``index``, which began at ``lockout_s`` at ``ref_mm``."""
+
+    index: int
+    lockout_s: float
+    ref_mm: tuple[float, float]
+
+
+def _history_ring(keep: int) -> SampleRing:
+    """The analyser's own history of conditioned samples, at least ``keep`` long."""
+    columns = {
+        name: Column(bool if name == "steady" else np.float64) for name in CONDITIONED_COLUMNS
+    }
+    return SampleRing(2 * int(keep) + 1024, columns)
+
+
+def _first_index(h: SampleRing, t_s: float) -> int:
+    """Global index of the first kept sample at or after ``t_s``."""
+    t = h.span("t", h.oldest, h.written)
+    return h.oldest + int(np.searchsorted(t, t_s, side="left"))
 
 
 def _first_true(mask: np.ndarray) -> int:
@@ -480,7 +188,6 @@ def _first_true(mask: np.ndarray) -> int:
     return idx if mask.size and mask[idx] else -1
 
 
-# -- the analyser --------------------------------------------------------------------------------
 class HingeAnalyser:
     """Streaming hinge analysis of one person on one plate.
 
@@ -547,9 +254,7 @@ class HingeAnalyser:
     @property
     def baseline_mm(self) -> tuple[float, float] | None:
         """Standing CoP (x, y) of the current set, mm (None before the weigh-in)."""
-        if self._base_w <= 0:
-            return None
-        return self._base_x / self._base_w, self._base_y / self._base_w
+        return self._baseline.position_mm
 
     @property
     def back_foot_fraction(self) -> float:
@@ -564,15 +269,15 @@ class HingeAnalyser:
 
     def still_weight_kg(self) -> float | None:
         """Mass on the plate if the last second was still (for a weigh-in), else None."""
-        if self._cond is None or self._hist.n == 0:
+        if self._cond is None or len(self._hist) == 0:
             return None
         h = self._hist
         n_still = int(round(WEIGH_STILL_S * self._cond.fs))
-        g1 = h.end
+        g1 = h.written
         g0 = g1 - n_still
-        if g0 < h.base:
+        if g0 < h.oldest:
             return None
-        if not h.view("steady", g0, g1).all():
+        if not h.span("steady", g0, g1).all():
             return None
         fz = self._clean("fz", g0, g1)
         if fz.mean() < ON_PLATE_N:
@@ -598,16 +303,16 @@ class HingeAnalyser:
             stance = self.stance.with_stance(stance)
         self.stance = stance
         self._reset_baseline()
-        if self._weight_n is not None and self.state not in ("waiting", "off", "weighing"):
+        if self._weight_n is not None and self.state.presence == Presence.ON:
             # The feet moved, so learn the standing force and CoP again before looking for
             # reps: on a plate whose cells' gains differ (uncalibrated, or a few per cent
             # off) the same person weighs a few per cent more or less with the weight over
             # other cells, and the 1.5 % quiet band around the old weight would never be met.
             # The body mass stays what it was.
-            if self.state == "holding":
+            if self.state == HingeState.HOLDING:
                 self._end_hold(self._cursor)
             self._rep = None
-            self.state = "weighing"
+            self.state = HingeState.WEIGHING
             self._weigh_from = self._cursor
             self._reweigh_only = True
 
@@ -620,14 +325,14 @@ class HingeAnalyser:
             self._body_mass_kg, self._body_mass_source = body, source
 
     def _full_reset(self) -> None:
-        self.state = "waiting"
-        self._cond: _Conditioner | None = None
+        self.state = HingeState.WAITING
+        self._cond: Conditioner | None = None
         self._probe: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._probe_n = 0
-        self._hist = _History(_HISTORY_COLUMNS, 1)
+        self._hist = _history_ring(0)
         self._cursor = 0
         self._last_t: float | None = None
-        self._events: list[Event] = []
+        self._events: list[AnalysisEvent] = []
         self._weight_n: float | None = None
         self._weigh_from = 0
         self._reweigh_only = False  # weighing after a stance change: keep the body mass
@@ -635,44 +340,37 @@ class HingeAnalyser:
         self._velocity_from = 0
         self._off_cleared = True
         self._baseline_ok_from_s = float("-inf")
+        self._baseline = StandingBaseline()
         self._reset_baseline()
-        self._rep: dict | None = None
-        self._hold: dict | None = None
+        self._rep: _RepInProgress | None = None
+        self._hold: _Hold | None = None
         if self._body_mass_source != "given":
             self._body_mass_kg = None
             self._body_mass_source = None
 
     def _reset_baseline(self) -> None:
-        self._base_x = 0.0
-        self._base_y = 0.0
-        self._base_fz = 0.0
-        self._base_w = 0.0
+        self._baseline.reset()
         self._set_reps = 0
 
     # -- feeding ----------------------------------------------------------------------------
-    def feed(self, columns: dict[str, np.ndarray]) -> list[Event]:
+    def feed(self, block: PlateSeries) -> list[AnalysisEvent]:
         """Analyse a new block of samples.
 
         Parameters
         ----------
-        columns : dict of str to ndarray
-            At least ``t_s`` (N,) device seconds, ``fz_n`` (N,) newtons and ``cop_mm``
-            (N, 2) millimetres (x = ML, y = AP; NaN when nobody is on the plate), as in the
-            acquisition ring. Other columns are ignored.
+        block : PlateSeries
+            The newest samples: ``t_s`` device seconds, ``fz_n`` newtons and ``cop_mm``
+            millimetres (x = ML, y = AP; NaN when nobody is on the plate). Glitches are
+            the conditioner's to remove, so every sample is used.
 
         Returns
         -------
-        list
+        list of AnalysisEvent
             Events found in this block, in time order.
         """
-        try:
-            t = np.asarray(columns["t_s"], dtype=np.float64).reshape(-1)
-            fz = np.asarray(columns["fz_n"], dtype=np.float64).reshape(-1)
-            cop = np.asarray(columns["cop_mm"], dtype=np.float64).reshape(-1, 2)
-        except KeyError as exc:
-            raise MidfootError(
-                f"the analyser needs t_s, fz_n and cop_mm columns, and {exc} is missing"
-            ) from exc
+        t = np.asarray(block.t_s, dtype=np.float64).reshape(-1)
+        fz = np.asarray(block.fz_n, dtype=np.float64).reshape(-1)
+        cop = np.asarray(block.cop_mm, dtype=np.float64).reshape(-1, 2)
         if not (t.shape[0] == fz.shape[0] == cop.shape[0]):
             raise MidfootError("t_s, fz_n and cop_mm must have one row per sample")
         self._events = []
@@ -683,13 +381,13 @@ class HingeAnalyser:
             self._ingest(t, fz, cop)
         return self._events
 
-    def finish(self) -> list[Event]:
+    def finish(self) -> list[AnalysisEvent]:
         """End of the recording: close a running hold (a rep under way is dropped)."""
         self._events = []
-        if self._hist.n and self._hold is not None:
-            self._end_hold(self._hist.end - 1)
-        if self._rep is not None and self._rep.get("started"):
-            last_t = float(self._hist.view("t", self._hist.end - 1, self._hist.end)[0])
+        if len(self._hist) and self._hold is not None:
+            self._end_hold(self._hist.written - 1)
+        if self._rep is not None and self._rep.started:
+            last_t = float(self._hist.span("t", self._hist.written - 1, self._hist.written)[0])
             self._events.append(RepAborted(last_t, len(self.reps)))
         self._rep = None
         return self._events
@@ -710,20 +408,20 @@ class HingeAnalyser:
 
     def _restart_after_gap(self) -> None:
         if self._hold is not None:
-            self._end_hold(self._hist.end - 1)
-        if self._rep is not None and self._rep.get("started"):
-            last_t = float(self._hist.view("t", self._hist.end - 1, self._hist.end)[0])
+            self._end_hold(self._hist.written - 1)
+        if self._rep is not None and self._rep.started:
+            last_t = float(self._hist.span("t", self._hist.written - 1, self._hist.written)[0])
             self._events.append(RepAborted(last_t, len(self.reps)))
         self._rep = None
         self._cond = None
         self._probe = []
         self._probe_n = 0
-        self._hist = _History(_HISTORY_COLUMNS, 1)
+        self._hist = _history_ring(0)
         self._cursor = 0
         self._rest_from = 0
         self._velocity_from = 0
         self._weigh_from = 0
-        self.state = "waiting"
+        self.state = HingeState.WAITING
         self._reset_baseline()
 
     def _ingest_run(self, t: np.ndarray, fz: np.ndarray, cop: np.ndarray) -> None:
@@ -745,8 +443,8 @@ class HingeAnalyser:
                     return
                 step = span / (t.shape[0] - 1)
             self._probe = []
-            self._cond = _Conditioner(1.0 / step)
-            self._hist = _History(_HISTORY_COLUMNS, int(HISTORY_S * self._cond.fs))
+            self._cond = Conditioner(1.0 / step)
+            self._hist = _history_ring(int(HISTORY_S * self._cond.fs))
             self._cursor = 0
         new = self._cond.push(t, fz, cop)
         if new is None:
@@ -757,26 +455,27 @@ class HingeAnalyser:
     # -- the state machine ----------------------------------------------------------------
     def _advance(self) -> None:
         h = self._hist
-        self._cursor = max(self._cursor, h.base)
+        self._cursor = max(self._cursor, h.oldest)
         handlers = {
-            "waiting": self._in_waiting,
-            "off": self._in_waiting,
-            "weighing": self._in_weighing,
-            "standing": self._in_standing,
-            "holding": self._in_standing,
-            "descending": self._in_moving,
-            "ascending": self._in_moving,
+            HingeState.WAITING: self._in_waiting,
+            HingeState.OFF: self._in_waiting,
+            HingeState.WEIGHING: self._in_weighing,
+            HingeState.STANDING: self._in_standing,
+            HingeState.HOLDING: self._in_standing,
+            HingeState.DESCENDING: self._in_moving,
+            HingeState.ASCENDING: self._in_moving,
         }
-        while self._cursor < h.end:
-            self._cursor = handlers[self.state](self._cursor, h.end)
+        while self._cursor < h.written:
+            self._cursor = handlers[self.state](self._cursor, h.written)
 
     def _clean(self, name: str, g0: int, g1: int) -> np.ndarray:
         """Column ``name`` over [g0, g1) with glitches removed (see :meth:`_clean_rows`)."""
         return self._clean_rows((name,), g0, g1)[0]
 
     def _clean_rows(self, names: tuple[str, ...], g0: int, g1: int) -> np.ndarray:
-        """Columns ``names`` over [g0, g1), as rows of a new array, with glitches removed by
-        a centred running median.
+        """Columns ``names`` over [g0, g1) as rows of a new array, glitches removed.
+
+        Glitches are removed by a centred running median.
 
         Samples before the window help the median; samples after it never do, because live
         they have not arrived yet (and offline they must not change the result).
@@ -784,8 +483,8 @@ class HingeAnalyser:
         assert self._cond is not None
         h = self._hist
         half = self._cond.median_half
-        a = max(g0 - half, h.base)
-        x = np.vstack([h.view(name, a, g1) for name in names])
+        a = max(g0 - half, h.oldest)
+        x = np.vstack([h.span(name, a, g1) for name in names])
         out = x.copy()
         n = x.shape[1]
         if n > 2 * half:
@@ -797,18 +496,18 @@ class HingeAnalyser:
         return out[:, g0 - a :]
 
     def _t(self, g: int) -> float:
-        return float(self._hist.view("t", g, g + 1)[0])
+        return float(self._hist.span("t", g, g + 1)[0])
 
     def _n(self, seconds: float) -> int:
         assert self._cond is not None
         return max(1, int(round(seconds * self._cond.fs)))
 
     def _in_waiting(self, lo: int, hi: int) -> int:
-        fz_lp = self._hist.view("fz_lp", lo, hi)
-        if self.state == "off" and not self._off_cleared:
+        fz_lp = self._hist.span("fz_lp", lo, hi)
+        if self.state == HingeState.OFF and not self._off_cleared:
             # The low-pass still carries the weight for a moment after stepping off: wait
             # until it has really gone before looking for the next person.
-            j = _first_true(fz_lp < 0.8 * ON_PLATE_N)
+            j = _first_true(fz_lp < OFF_CLEAR_FRACTION * ON_PLATE_N)
             if j < 0:
                 return hi
             self._off_cleared = True
@@ -816,23 +515,22 @@ class HingeAnalyser:
         j = _first_true(fz_lp > ON_PLATE_N)
         if j < 0:
             return hi
-        self.state = "weighing"
+        self.state = HingeState.WEIGHING
         self._weigh_from = lo + j
         return lo + j
 
     def _in_weighing(self, lo: int, hi: int) -> int:
         h = self._hist
         n_still = self._n(WEIGH_STILL_S)
-        off = _first_true(h.view("fz_lp", lo, hi) < 0.8 * ON_PLATE_N)
-        a = max(self._weigh_from, lo - n_still + 1, h.base)
-        ok = h.view("steady", a, hi) & (h.view("fz_lp", a, hi) > ON_PLATE_N)
+        off = _first_true(h.span("fz_lp", lo, hi) < OFF_CLEAR_FRACTION * ON_PLATE_N)
+        a = max(self._weigh_from, lo - n_still + 1, h.oldest)
+        ok = h.span("steady", a, hi) & (h.span("fz_lp", a, hi) > ON_PLATE_N)
         idx = np.arange(ok.shape[0])
-        last_bad = np.maximum.accumulate(np.where(~ok, idx, -1))
-        run = idx - last_bad
+        run = run_lengths(ok)
         done_rel = _first_true((run >= n_still) & (idx >= lo - a))
         done = a + done_rel if done_rel >= 0 else -1
         if off >= 0 and (done < 0 or lo + off < done):
-            self.state = "waiting"
+            self.state = HingeState.WAITING
             self._reweigh_only = False  # stepped off: whoever steps on is weighed afresh
             return lo + off + 1
         if done < 0:
@@ -852,43 +550,37 @@ class HingeAnalyser:
             self._events.append(
                 BodyMassMeasured(self._t(done), self._body_mass_kg, w_n / G_M_S2, "weigh-in")
             )
-        self.state = "standing"
+        self.state = HingeState.STANDING
         self._rest_from = g0
         self._baseline_ok_from_s = self._t(g0)
         return done + 1
 
     def _add_baseline(self, x: float, y: float, fz: float, weight_s: float) -> None:
-        if self._base_w > 0:
-            bx, by = self._base_x / self._base_w, self._base_y / self._base_w
-            if np.hypot(x - bx, y - by) > BASELINE_RESET_MM:
-                self._reset_baseline()
-        self._base_x += x * weight_s
-        self._base_y += y * weight_s
-        self._base_fz += fz * weight_s
-        self._base_w += weight_s
-        self._weight_n = self._base_fz / self._base_w
+        if self._baseline.add(x, y, fz, weight_s):
+            self._set_reps = 0  # the feet moved: a new set
+        self._weight_n = self._baseline.weight_n
 
     def _in_standing(self, lo: int, hi: int) -> int:
         """Standing or holding: look for stepping off, a movement, or the hold's end."""
         h = self._hist
         w_n = self._weight_n
         assert w_n is not None
-        fz_lp = h.view("fz_lp", lo, hi)
-        x_lp = h.view("x_lp", lo, hi)
-        y_lp = h.view("y_lp", lo, hi)
+        fz_lp = h.span("fz_lp", lo, hi)
+        x_lp = h.span("x_lp", lo, hi)
+        y_lp = h.span("y_lp", lo, hi)
         off = fz_lp < OFF_FRACTION * w_n
-        if self.state == "holding" and self._hold is not None:
-            ref_x, ref_y = self._hold["ref"]
+        if self.state == HingeState.HOLDING and self._hold is not None:
+            ref_x, ref_y = self._hold.ref_mm
         else:
             base = self.baseline_mm
             ref_x, ref_y = base if base is not None else (float(x_lp[0]), float(y_lp[0]))
         dist = np.hypot(x_lp - ref_x, y_lp - ref_y)
         falling = self._velocity_m_s(lo, hi) < -ONSET_V_M_S
-        if self.state == "holding" and self._hold is not None:
+        if self.state == HingeState.HOLDING and self._hold is not None:
             # The velocity proxy rings for a moment after an ascent: not a new descent.
-            falling &= h.view("t", lo, hi) >= self._hold["lockout_s"] + HOLD_REFRACTORY_S
+            falling &= h.span("t", lo, hi) >= self._hold.lockout_s + HOLD_REFRACTORY_S
         onset = falling | (np.abs(fz_lp / w_n - 1.0) > ONSET_FZ_FRACTION) | (dist > ONSET_COP_MM)
-        if self.state == "holding":
+        if self.state == HingeState.HOLDING:
             leave = dist > self.thresholds.hold_band_mm
             j = _first_true(off | onset | leave)
         else:
@@ -896,10 +588,10 @@ class HingeAnalyser:
         if j < 0:
             return hi
         g = lo + j
-        if self.state == "holding":
+        if self.state == HingeState.HOLDING:
             self._end_hold(g, by_onset=bool(onset[j]) and not bool(off[j]))
             if not (off[j] or onset[j]):
-                self.state = "standing"
+                self.state = HingeState.STANDING
                 return g + 1
         if off[j]:
             self._step_off(g)
@@ -912,14 +604,14 @@ class HingeAnalyser:
         assert self._cond is not None
         assert self._weight_n is not None
         taps = self._cond.sum_len
-        s = self._hist.view("fz_sum", lo, hi)
+        s = self._hist.span("fz_sum", lo, hi)
         return G_M_S2 * self._cond.dt * (s / self._weight_n - taps)
 
     def _step_off(self, g: int) -> None:
-        if self._rep is not None and self._rep.get("started"):
+        if self._rep is not None and self._rep.started:
             self._events.append(RepAborted(self._t(g), len(self.reps)))
         self._rep = None
-        self.state = "off"
+        self.state = HingeState.OFF
         self._off_cleared = False
         self._reset_baseline()
 
@@ -927,17 +619,11 @@ class HingeAnalyser:
         assert self._cond is not None
         # The CoM path must start at rest, but every second of standing in it adds tremor
         # noise: start it shortly before the last moment the velocity had not yet changed.
-        lo = max(g - self._n(PRE_ONSET_S), self._rest_from, self._hist.base)
+        lo = max(g - self._n(PRE_ONSET_S), self._rest_from, self._hist.oldest)
         still = np.flatnonzero(self._velocity_m_s(lo, g + 1) > -STILL_V_M_S)
         w0 = lo if still.size == 0 else max(lo, lo + int(still[-1]) - self._n(PRE_REST_S))
-        self._rep = {
-            "trigger": g,
-            "w0": w0,
-            "started": False,
-            "next_eval": g,
-            "progress_due": g,
-        }
-        self.state = "descending"
+        self._rep = _RepInProgress(trigger=g, w0=w0, next_eval=g, progress_due=g)
+        self.state = HingeState.DESCENDING
 
     def _in_moving(self, lo: int, hi: int) -> int:
         h = self._hist
@@ -946,15 +632,15 @@ class HingeAnalyser:
         assert self._weight_n is not None
         assert self._cond is not None
         w_n = self._weight_n
-        a = max(lo, rep["next_eval"])
+        a = max(lo, rep.next_eval)
         if a >= hi:
             return hi
         # Something is evaluated at least every PROGRESS_STRIDE_S: look no further ahead.
-        hi = min(hi, max(a, rep["progress_due"]) + 1)
-        fz_lp = h.view("fz_lp", lo, hi)
+        hi = min(hi, max(a, rep.progress_due) + 1)
+        fz_lp = h.span("fz_lp", lo, hi)
         off_rel = _first_true(fz_lp < OFF_FRACTION * w_n)
         quiet = self._quiet(a, hi)
-        due = np.arange(a, hi) >= rep["progress_due"]
+        due = np.arange(a, hi) >= rep.progress_due
         e_rel = _first_true(quiet | due)
         e = a + e_rel if e_rel >= 0 else -1
         if off_rel >= 0 and (e < 0 or lo + off_rel <= e):
@@ -962,34 +648,34 @@ class HingeAnalyser:
             return lo + off_rel + 1
         if e < 0:
             return hi
-        if self._t(e) - self._t(rep["trigger"]) > MAX_REP_S:
+        if self._t(e) - self._t(rep.trigger) > MAX_REP_S:
             self._abort(e)
             return e
         is_quiet = bool(quiet[e - a])
         self._evaluate(e, is_quiet)
         if self._rep is rep:
-            rep["progress_due"] = e + self._n(PROGRESS_STRIDE_S)
-            rep["next_eval"] = e + (self._n(QUIET_STRIDE_S) if is_quiet else 1)
+            rep.progress_due = e + self._n(PROGRESS_STRIDE_S)
+            rep.next_eval = e + (self._n(QUIET_STRIDE_S) if is_quiet else 1)
         return e + 1
 
     def _quiet(self, lo: int, hi: int) -> np.ndarray:
         """Force within :data:`QUIET_FZ_FRACTION` of the standing weight and CoP slow."""
         assert self._weight_n is not None
         h = self._hist
-        fz = h.view("fz_quiet", lo, hi)
+        fz = h.span("fz_quiet", lo, hi)
         return (np.abs(fz / self._weight_n - 1.0) < QUIET_FZ_FRACTION) & (
-            h.view("speed", lo, hi) < QUIET_SPEED_MM_S
+            h.span("speed", lo, hi) < QUIET_SPEED_MM_S
         )
 
     def _abort(self, g: int) -> None:
         rep = self._rep
-        if rep is not None and rep.get("started"):
+        if rep is not None and rep.started:
             self._events.append(RepAborted(self._t(g), len(self.reps)))
         self._rep = None
-        self.state = "standing"
+        self.state = HingeState.STANDING
 
     def _path(self, g0: int, g1: int, zero_impulse: bool) -> tuple[np.ndarray, HingePath]:
-        t = np.array(self._hist.view("t", g0, g1))
+        t = np.array(self._hist.span("t", g0, g1))
         fz = self._clean("fz", g0, g1)
         assert self._weight_n is not None
         return t, hinge_path(t, fz, self._weight_n, zero_impulse=zero_impulse)
@@ -998,22 +684,22 @@ class HingeAnalyser:
         rep = self._rep
         assert rep is not None
         assert self._weight_n is not None
-        g0 = rep["w0"]
+        g0 = rep.w0
         if e - g0 < 3:
             return
         # A hinge moves the CoM at >= 0.06 m/s down and >= 0.1 m/s up (velocity gained
         # within the 0.8 s window); standing tremor stays under 0.035 m/s.
         stage = self._track_lobes(rep, g0, e)
         descended, ascended, braked = stage >= 2, stage >= 3, stage >= 4
-        if descended and not rep["started"]:
-            rep["started"] = True
-            self._events.append(RepStarted(self._t(rep["trigger"]), len(self.reps)))
-        self.state = "ascending" if ascended else "descending"
+        if descended and not rep.started:
+            rep.started = True
+            self._events.append(RepStarted(self._t(rep.trigger), len(self.reps)))
+        self.state = HingeState.ASCENDING if ascended else HingeState.DESCENDING
         if not descended:
-            if self._t(e) - self._t(rep["trigger"]) >= NO_DESCENT_S:
+            if self._t(e) - self._t(rep.trigger) >= NO_DESCENT_S:
                 self._abort(e)
             return
-        eased = ascended and rep.get("v_now", 1.0) <= 0.5 * rep.get("up_peak", 0.0)
+        eased = ascended and rep.v_now <= 0.5 * rep.up_peak
         if not (is_quiet and (braked or eased)):
             if is_quiet:
                 self._abort_if_shallow(e)
@@ -1022,7 +708,7 @@ class HingeAnalyser:
         # zero-impulse path is exact at rest; with a set-down in the window the bottom is
         # also quiet after the bell comes back up, and a long pause at the bottom also lets
         # the velocity ease, so then the path must show the climb too.
-        t = np.array(self._hist.view("t", g0, e + 1))
+        t = np.array(self._hist.span("t", g0, e + 1))
         raw = self._clean_rows(("fz", "x", "y"), g0, e + 1)
         path = hinge_path(t, raw[0], self._weight_n)
         deep = path.depth_m >= self.thresholds.min_depth_m
@@ -1033,7 +719,7 @@ class HingeAnalyser:
         if not deep:
             self._abort_if_shallow(e)
 
-    def _track_lobes(self, rep: dict, g0: int, e: int) -> int:
+    def _track_lobes(self, rep: _RepInProgress, g0: int, e: int) -> int:
         """How far the movement has come, from the velocity gained in the last 0.8 s.
 
         Stages: 0 not yet near rest, 1 near rest, 2 fell below -MOVE_V_M_S (descending),
@@ -1042,8 +728,8 @@ class HingeAnalyser:
         fresh fall, not the tail of a previous ascent still inside the window. Only the
         samples since the last call are scanned.
         """
-        start = rep.get("scan", max(g0, self._velocity_from))
-        stage = int(rep.get("stage", 0))
+        start = rep.scan if rep.scan is not None else max(g0, self._velocity_from)
+        stage = rep.stage
         if e + 1 > start and stage < 4:
             v = self._velocity_m_s(start, e + 1)
             i = 0
@@ -1060,25 +746,25 @@ class HingeAnalyser:
                 i += j
                 stage += 1
                 if stage == 2:
-                    rep["down_at"] = start + i
+                    rep.down_at = start + i
                 if stage == 3:
                     up_from = i
             if stage == 3:
                 # An ascent shorter than the window is over before its braking shows; the
                 # velocity gained then falls back from its peak instead.
-                first = up_from if int(rep.get("stage", 0)) < 3 else 0
-                rep["up_peak"] = max(rep.get("up_peak", 0.0), float(v[first:].max()))
-                rep["v_now"] = float(v[-1])
-        rep["scan"] = max(start, e + 1)
-        rep["stage"] = stage
+                first = up_from if rep.stage < 3 else 0
+                rep.up_peak = max(rep.up_peak, float(v[first:].max()))
+                rep.v_now = float(v[-1])
+        rep.scan = max(start, e + 1)
+        rep.stage = stage
         return stage
 
     def _abort_if_shallow(self, e: int) -> None:
         """Give up on a movement that has been quiet for a while without a deep hinge."""
         rep = self._rep
         assert rep is not None
-        g0 = rep["w0"]
-        since = max(g0, rep["trigger"], e - self._n(ABORT_QUIET_S))
+        g0 = rep.w0
+        since = max(g0, rep.trigger, e - self._n(ABORT_QUIET_S))
         if self._t(e) - self._t(since) < ABORT_QUIET_S - 1e-9:
             return
         if not self._quiet(since, e + 1).all():
@@ -1108,8 +794,8 @@ class HingeAnalyser:
         # tremor made of that path, before the descent's velocity showed), so that stretch
         # need not feed tremor into the final path.
         rest_before_s = hinge_timing(t, first).start_s - PRE_REST_S
-        if "down_at" in rep_state:
-            rest_before_s = max(rest_before_s, self._t(rep_state["down_at"]) - DESCENT_LEAD_S)
+        if rep_state.down_at is not None:
+            rest_before_s = max(rest_before_s, self._t(rep_state.down_at) - DESCENT_LEAD_S)
         path = hinge_path(
             t,
             lp["fz"],
@@ -1136,8 +822,8 @@ class HingeAnalyser:
         b0_s = max(self._baseline_ok_from_s, timing.start_s - lead)
         b1_s = timing.start_s - BASELINE_GAP_S
         if b1_s - b0_s >= BASELINE_MIN_S:
-            lo = h.first_index(b0_s, h.base, h.end)
-            hi = h.first_index(b1_s, h.base, h.end)
+            lo = _first_index(h, b0_s)
+            hi = _first_index(h, b1_s)
             if hi > lo:
                 x_mm, y_mm, fz_n = self._clean_rows(("x", "y", "fz"), lo, hi).mean(axis=1)
                 self._add_baseline(float(x_mm), float(y_mm), float(fz_n), b1_s - b0_s)
@@ -1158,8 +844,8 @@ class HingeAnalyser:
             self._body_mass_kg,
             self.thresholds,
         )
-        if not rep_state["started"]:
-            self._events.append(RepStarted(self._t(rep_state["trigger"]), rep.index))
+        if not rep_state.started:
+            self._events.append(RepStarted(self._t(rep_state.trigger), rep.index))
         measured = rep.set_down and np.isfinite(path.set_down_fz_n)
         if measured and self._body_mass_source != "given":
             body = path.set_down_fz_n / G_M_S2
@@ -1173,13 +859,13 @@ class HingeAnalyser:
         self._set_reps += 1
         self._events.append(RepCompleted(rep, float(t[-1])))
         lock_sel = t >= rep.lockout_s - 0.1
-        self._hold = {
-            "index": rep.index,
-            "lockout_s": rep.lockout_s,
-            "ref": (float(np.mean(lp["x"][lock_sel])), float(np.mean(lp["y"][lock_sel]))),
-        }
+        self._hold = _Hold(
+            index=rep.index,
+            lockout_s=rep.lockout_s,
+            ref_mm=(float(np.mean(lp["x"][lock_sel])), float(np.mean(lp["y"][lock_sel]))),
+        )
         self._rep = None
-        self.state = "holding"
+        self.state = HingeState.HOLDING
         self._rest_from = e
         self._velocity_from = e + self._n(VELOCITY_WINDOW_S)
         self._baseline_ok_from_s = rep.lockout_s + REST_AFTER_LOCKOUT_S
@@ -1188,68 +874,16 @@ class HingeAnalyser:
         hold = self._hold
         if hold is None:
             return
-        t_end = self._t(min(g, self._hist.end - 1))
-        hold_s = max(t_end - hold["lockout_s"], 0.0)
+        t_end = self._t(min(g, self._hist.written - 1))
+        hold_s = max(t_end - hold.lockout_s, 0.0)
         for k in range(len(self.reps) - 1, -1, -1):
-            if self.reps[k].index == hold["index"]:
+            if self.reps[k].index == hold.index:
                 self.reps[k] = replace(self.reps[k], end_s=t_end, lockout_hold_s=hold_s)
                 break
-        self._events.append(HoldUpdated(t_end, hold["index"], hold_s))
+        held = next((r for r in reversed(self.reps) if r.index == hold.index), None)
+        self._events.append(HoldUpdated(t_end, hold.index, hold_s, held))
         self._hold = None
         if not by_onset:
             self._baseline_ok_from_s = t_end + BASELINE_SETTLE_S
 
 
-def analyse_series(
-    t_s: np.ndarray,
-    fz_n: np.ndarray,
-    cop_mm: np.ndarray,
-    stance: StanceSetup,
-    thresholds: Thresholds | None = None,
-    *,
-    body_mass_kg: float | None = None,
-    stance_changes: list[tuple[float, StanceSetup]] | None = None,
-    block_samples: int = OFFLINE_BLOCK_SAMPLES,
-    analyser: HingeAnalyser | None = None,
-) -> list[Rep]:
-    """Run :class:`HingeAnalyser` over a whole recording and return its reps.
-
-    Parameters
-    ----------
-    t_s : (N,) ndarray
-        Sample times (s).
-    fz_n : (N,) ndarray
-        Total vertical force (N).
-    cop_mm : (N, 2) ndarray
-        CoP x (ML) and y (AP), mm; NaN where nobody stands on the plate.
-    stance : StanceSetup
-        The stance at the start of the recording.
-    thresholds : Thresholds, optional
-        Fault limits.
-    body_mass_kg : float, optional
-        The person's own mass, if known (needed for the load of sets that never put the
-        load down).
-    stance_changes : list of (float, StanceSetup), optional
-        Later stance changes (time in s, new setup), as recorded by the live app.
-    block_samples : int
-        Samples per block fed (the result does not depend on it).
-    analyser : HingeAnalyser, optional
-        Use this (fresh) analyser, e.g. to read its body mass afterwards.
-    """
-    if analyser is None:
-        analyser = HingeAnalyser(stance, thresholds, body_mass_kg=body_mass_kg)
-    t = np.asarray(t_s, dtype=np.float64)
-    fz = np.asarray(fz_n, dtype=np.float64)
-    cop = np.asarray(cop_mm, dtype=np.float64).reshape(-1, 2)
-    step = max(int(block_samples), 1)
-    cuts = sorted((int(np.searchsorted(t, ts)), setup) for ts, setup in (stance_changes or []))
-    bounds = [0] + [c for c, _ in cuts] + [t.shape[0]]
-    setups = [None] + [s for _, s in cuts]
-    for a, b, setup in zip(bounds[:-1], bounds[1:], setups, strict=True):
-        if setup is not None:
-            analyser.set_stance(setup)
-        for i in range(a, b, step):
-            block = slice(i, min(i + step, b))
-            analyser.feed({"t_s": t[block], "fz_n": fz[block], "cop_mm": cop[block]})
-    analyser.finish()
-    return analyser.reps

@@ -1,8 +1,9 @@
 """Guided calibration: tare on a still empty plate, then a known mass at marked positions.
 
 :class:`CalibrationWizard` is a small state machine fed with sample blocks; it captures only
-once the signal has been still for a while, so nobody has to press a key with their hands
-full. The command line (`midfoot calibrate`) and the GUI's wizard both drive it.
+once the load has been still for a while (:class:`analysis.stillness.Stillness`, the one
+stillness detector), so nobody has to press a key with their hands full. The command line
+(`midfoot calibrate`) and the GUI's wizard both drive it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import threading
 
 import numpy as np
 
+from analysis.stillness import Stillness
 from daq.calibration import (
     G_M_S2,
     Calibration,
@@ -20,10 +22,14 @@ from daq.calibration import (
 )
 from daq.errors import MidfootError
 from daq.plate import PlateGeometry
-from daq.ring import Columns
+from daq.series import PlateSeries
 
 STILL_WINDOW_S = 1.5
-STILL_STD_N = 1.5  # total-force wobble allowed while "still"; a person standing sways more
+# While "still" the load stays within 1 % of its recent mean, and within 1.5 N when light
+# (the empty plate): a person standing sways more, a mass being set down far more.
+STILL_FRACTION = 0.01
+STILL_REFERENCE_N = 150.0
+RATE_PROBE_SAMPLES = 16
 LOADED_FRACTION = 0.6  # with provisional gains +/-20 %, the mass reads at least this much
 EMPTY_FRACTION = 0.2
 
@@ -68,6 +74,7 @@ class CalibrationWizard:
         self._counts = np.zeros((0, plate.n_channels))
         self._captures: list[np.ndarray] = []
         self._waiting_for_empty = False
+        self._stillness: Stillness | None = None
         self.step = "tare"  # tare | place | lift | done
         self.result: Calibration | None = None
         self.residual_cop_mm: np.ndarray | None = None
@@ -90,25 +97,45 @@ class CalibrationWizard:
         """
         return tuple(self._captures)
 
-    def feed(self, columns: Columns) -> None:
-        """Take a new block of samples (``t_s`` and ``counts`` columns)."""
-        if self.done:
+    def feed(self, block: PlateSeries) -> None:
+        """Take a new block of samples (its raw ``counts`` and ``t_s``)."""
+        if self.done or block.counts is None or len(block) == 0:
             return
         n = self.plate.n_channels
-        self._t = np.concatenate([self._t, columns["t_s"]])
-        self._counts = np.concatenate([self._counts, columns["counts"][:, :n].astype(float)])
+        # A glitched sample (an HX711 reading all ones) is neither still nor a load.
+        keep = np.asarray(block.valid, dtype=bool)
+        counts = block.counts[keep, :n].astype(float)
+        new_t = np.asarray(block.t_s, dtype=float)[keep]
+        if new_t.shape[0] == 0:
+            return
+        signed_new = counts - (self._offsets if self._offsets is not None else 0.0)
+        self._t = np.concatenate([self._t, new_t])
+        self._counts = np.concatenate([self._counts, counts])
+        if self._stillness is None:
+            if self._t.shape[0] < RATE_PROBE_SAMPLES:
+                return
+            step = float(np.median(np.diff(self._t)))
+            if not step > 0:
+                return
+            self._stillness = Stillness(
+                1.0 / step, fraction=STILL_FRACTION, reference_n=STILL_REFERENCE_N
+            )
+            signed_new = self._counts - (self._offsets if self._offsets is not None else 0.0)
+        # Cells may be mounted either way up (negative gain): judge load by magnitude.
+        self._stillness.push((np.abs(signed_new) * self._gain).sum(axis=1))
         keep = self._t >= self._t[-1] - STILL_WINDOW_S
         self._t, self._counts = self._t[keep], self._counts[keep]
         if self._t[-1] - self._t[0] < STILL_WINDOW_S * 0.95:
             return
         signed = self._counts - (self._offsets if self._offsets is not None else 0.0)
-        # Cells may be mounted either way up (negative gain): judge load by magnitude.
         load_n = (np.abs(signed) * self._gain).sum(axis=1)
         weight_n = self.mass_kg * G_M_S2
-        still = float(np.std(load_n)) < max(STILL_STD_N, 0.01 * weight_n)
+        still = self._stillness.still_s >= STILL_WINDOW_S
         if self.step == "tare":
             if still:
                 self._offsets = tare_offsets(self._counts)
+                # The load is now judged from the tared counts: its recent mean restarts.
+                self._stillness.reset()
                 self._advance("place")
         elif self.step == "place":
             if still and load_n.mean() > LOADED_FRACTION * weight_n:
