@@ -61,7 +61,9 @@ def feed_series(
         Every event, in order.
     """
     step = max(int(block_samples), 1)
-    cuts = sorted((int(np.searchsorted(series.t_s, t)), setup) for t, setup in changes)
+    cuts = sorted(
+        ((int(np.searchsorted(series.t_s, t)), setup) for t, setup in changes), key=lambda c: c[0]
+    )
     bounds = [0] + [c for c, _ in cuts] + [len(series)]
     setups: list[StanceSetup | None] = [None] + [s for _, s in cuts]
     events: list[AnalysisEvent] = []

@@ -116,9 +116,9 @@ def fz_and_cop(
     force_n: np.ndarray, cells_mm: np.ndarray, gate_n: float = DEFAULT_COP_GATE_N
 ) -> tuple[np.ndarray, np.ndarray]:
     """Total vertical force (N,) and CoP (N, 2) in mm; CoP is NaN where fz < ``gate_n``."""
-    fz = force_n.sum(axis=1)
-    moment = force_n @ cells_mm
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        fz = force_n.sum(axis=1)
+        moment = force_n @ cells_mm
         cop = moment / fz[:, None]
     cop[fz < gate_n] = np.nan
     return fz, cop

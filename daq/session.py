@@ -11,6 +11,8 @@ sentence; nothing here lets an h5py or numpy exception through.
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +28,62 @@ MAX_CHANNELS = 8
 # Texts longer than this are not something midfoot wrote; they are cut, not trusted.
 MAX_TEXT_CHARS = 65536
 _READ_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError)
+# A file a SWMR writer still has (or had, when killed) is read in SWMR mode, where HDF5
+# retries a metadata read whose checksum fails, for ever on a damaged file; such a file is
+# first read once in a child process, stopped after this long (plus the time to read a
+# large file: an hour at 1 kHz is ~50 MB and reads in about a second).
+SWMR_PROBE_TIMEOUT_S = 2.0
+SWMR_PROBE_S_PER_MB = 0.05
+_SUPERBLOCK_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_PROBE = """
+import sys, h5py
+with h5py.File(sys.argv[1], "r", libver="latest", swmr=True, locking=False) as f:
+    def visit(name, obj):
+        dict(obj.attrs)
+        if isinstance(obj, h5py.Dataset):
+            try:
+                obj[()]
+            except Exception:
+                pass  # unreadable data is reported by the reader; only a hang matters here
+    dict(f.attrs)
+    f.visititems(visit)
+"""
+
+
+@dataclass(frozen=True)
+class Superblock:
+    """What an HDF5 file's superblock (version 2 or 3) says about the file.
+
+    Attributes
+    ----------
+    version : int
+        Superblock version.
+    writer_flags : int
+        File consistency flags: non-zero while a writer has it open (or was killed).
+    stored_eof : int
+        The end of file the last flush recorded, bytes.
+    """
+
+    version: int
+    writer_flags: int
+    stored_eof: int
+
+
+def read_superblock(path: Path) -> Superblock | None:
+    """The superblock of an HDF5 file at offset 0, or None if it is not a version 2/3 one."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(48)
+    except OSError:
+        return None
+    if len(head) < 12 or head[:8] != _SUPERBLOCK_SIGNATURE or head[8] not in (2, 3):
+        return None
+    offsets = head[9]
+    start = 12 + 2 * offsets
+    if offsets not in (2, 4, 8) or len(head) < start + offsets:
+        return None
+    eof = int.from_bytes(head[start : start + offsets], "little")
+    return Superblock(version=head[8], writer_flags=head[11], stored_eof=eof)
 
 
 @dataclass
@@ -81,24 +139,55 @@ def _damaged(path: Path, what: str) -> MidfootError:
     )
 
 
+def _cannot_open(path: Path, why: str = "it may be truncated or damaged") -> MidfootError:
+    return MidfootError(
+        f"{path.name} is not an HDF5 file midfoot can open ({why}): give a .h5 recording "
+        "made by `midfoot record` or the live app"
+    )
+
+
+def _probe_swmr(path: Path, truncated: bool) -> None:
+    """Read every object of a writer-flagged file in a child process, bounded in time."""
+    why = "it is cut short and what is left cannot be read" if truncated else (
+        "its metadata is damaged"
+    )
+    timeout_s = SWMR_PROBE_TIMEOUT_S + SWMR_PROBE_S_PER_MB * path.stat().st_size / 1e6
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _PROBE, str(path)],
+            capture_output=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise _cannot_open(path, why) from None
+    except OSError:
+        return  # no child process possible here: read it directly
+    if done.returncode != 0:
+        raise _cannot_open(path, why)
+
+
 def open_hdf5(path: Path) -> h5py.File:
     """Open an HDF5 file read-only whatever state its writer left it in.
 
-    SWMR read mode opens files a SWMR writer still has open or was killed in; file
-    locking is off so another process writing it does not block the open.
+    A cleanly closed file opens plainly, where HDF5 checks its size and every checksum at
+    once. One a SWMR writer still has open or was killed in (its consistency flags set),
+    or one cut short, opens in SWMR read mode after a bounded read in a child process has
+    shown that reading it ends. File locking is off so a writer never blocks the open.
     """
+    block = read_superblock(path)
+    truncated = block is not None and block.stored_eof > path.stat().st_size
+    if block is not None and (block.writer_flags or truncated):
+        # SWMR read mode also reads what a truncated copy still holds.
+        _probe_swmr(path, truncated)
+        try:
+            return h5py.File(path, "r", libver="latest", swmr=True, locking=False)
+        except _READ_ERRORS as exc:
+            raise _cannot_open(path) from exc
     try:
-        return h5py.File(path, "r", libver="latest", swmr=True, locking=False)
-    except _READ_ERRORS:
-        pass
-    try:
-        # Files written without SWMR (another tool's HDF5) open plainly.
         return h5py.File(path, "r", locking=False)
     except _READ_ERRORS as exc:
-        raise MidfootError(
-            f"{path.name} is not an HDF5 file midfoot can open (it may be truncated or "
-            "damaged): give a .h5 recording made by `midfoot record` or the live app"
-        ) from exc
+        raise _cannot_open(path) from exc
 
 
 def _attr_value(value: object) -> object:
@@ -206,6 +295,8 @@ def load_session(path: Path | str) -> RawSession:
     if not path.is_file():
         raise MidfootError(f"{path} is not a file: give a session recording (.h5)")
     f = open_hdf5(path)
+    block = read_superblock(path)
+    cut_short = block is not None and block.stored_eof > path.stat().st_size
     try:
         with f:
             try:
@@ -225,6 +316,8 @@ def load_session(path: Path | str) -> RawSession:
                 except _READ_ERRORS:
                     continue
             problems: list[str] = []
+            if cut_short:
+                problems.append("the file is cut short: what was written last is missing")
             infos = [_parse_info(t) for _, t in _texts(f, "info", problems)]
             logs = _texts(f, "log", problems)
             events = []

@@ -17,6 +17,7 @@ import importlib
 import os
 import sys
 import traceback
+import warnings
 from typing import NoReturn
 
 from daq.errors import MidfootError
@@ -87,6 +88,10 @@ def run_command(name: str, argv: list[str]) -> int:
         print(f"midfoot: there is no command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module_name, _ = COMMANDS[name]
+    if not os.environ.get("MIDFOOT_DEBUG"):
+        # numpy's overflow and invalid-value warnings on hostile data say nothing a person can
+        # act on; the sentence that follows does.
+        warnings.simplefilter("ignore", RuntimeWarning)
     try:
         module = importlib.import_module(f"gui.commands.{module_name}")
         code = int(module.run(argv) or 0)
