@@ -257,6 +257,11 @@ def marker_texts(event: RecordedEvent | object) -> list[tuple[str, float]]:
             return [(text or event_kind(event), t)]
 
 
+def require_pylsl() -> None:
+    """Raise :class:`MidfootError` now, before anything starts, if pylsl is missing."""
+    _pylsl()
+
+
 def _pylsl():
     try:
         import pylsl
