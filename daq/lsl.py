@@ -31,6 +31,7 @@ import json
 import math
 import os
 import threading
+import time
 from collections import deque
 from dataclasses import asdict
 from pathlib import Path
@@ -73,6 +74,7 @@ ANCHORS = 20_000  # pushed (plate time, stamp) pairs kept for stamping late mark
 # a first block that came late (the port's backlog, a busy host) would otherwise set the
 # stamps late, and stamps can only catch up slowly (they never go back).
 WARMUP_S = 1.0
+CLOSE_LINGER_S = 0.5
 
 
 class ClockMap:
@@ -328,6 +330,7 @@ class LslOutlet:
         self._force = None
         self._n_cells: int | None = None
         self._held: list[PlateSeries] = []
+        self._held_marks: list[tuple[str, float]] = []
         self._first_t_s: float | None = None
         self._warm = False
         self._closed = False
@@ -410,6 +413,7 @@ class LslOutlet:
             held, self._held = self._held, []
             for part in held:
                 self._push(part)
+            self._push_held_marks()
         for part in held:
             for event in part.events:
                 self.mark_event(event)
@@ -441,13 +445,25 @@ class LslOutlet:
         with self._lock:
             if self._markers is None:
                 return
-            stamp = math.nan
-            if t_s is not None and math.isfinite(t_s):
-                stamp = self.clock.stamp_of(float(t_s))
-            if not math.isfinite(stamp):
-                stamp = self._lsl.local_clock()
-            self._markers.push_sample([str(text)], stamp)
-            self.markers_pushed += 1
+            timed = t_s is not None and math.isfinite(t_s)
+            if timed and not self._warm and self._held:
+                # Stamped with the samples once the clock has warmed up.
+                self._held_marks.append((str(text), float(t_s)))  # type: ignore[arg-type]
+                return
+            self._push_mark(str(text), float(t_s) if timed else math.nan)  # type: ignore[arg-type]
+
+    def _push_mark(self, text: str, t_s: float) -> None:
+        stamp = self.clock.stamp_of(t_s) if math.isfinite(t_s) else math.nan
+        if not math.isfinite(stamp):
+            stamp = self._lsl.local_clock()
+        assert self._markers is not None
+        self._markers.push_sample([text], stamp)
+        self.markers_pushed += 1
+
+    def _push_held_marks(self) -> None:
+        marks, self._held_marks = self._held_marks, []
+        for text, t_s in marks:
+            self._push_mark(text, t_s)
 
     def mark_event(self, event: RecordedEvent | object) -> None:
         """Push the markers of one typed event (see :func:`marker_texts`)."""
@@ -462,13 +478,22 @@ class LslOutlet:
             for part in held:
                 if self._force is not None:
                     self._push(part)
+            if self._markers is not None:
+                self._push_held_marks()
         for part in held:
             for event in part.events:
                 self.mark_event(event)
 
     def close(self) -> None:
-        """Push what is held, then take the streams off the network."""
+        """Push what is held, then take the streams off the network.
+
+        Connected inlets get :data:`CLOSE_LINGER_S` to take the last chunks: an inlet that
+        finds its outlet gone drops what it had not pulled yet.
+        """
         self.flush()
+        outlets = [o for o in (self._force, self._markers) if o is not None]
+        if any(o.have_consumers() for o in outlets):
+            time.sleep(CLOSE_LINGER_S)
         with self._lock:
             self._closed = True
             self._force = None
