@@ -181,6 +181,7 @@ def test_every_sample_arrives_with_monotonic_stamps(played) -> None:
 def test_effective_rate_within_half_a_percent_of_nominal(played) -> None:
     stamps = played["stamps"]
     effective = (stamps.shape[0] - 1) / (stamps[-1] - stamps[0])
+    print(f"\neffective rate {effective:.3f} Hz ({(effective / RATE_HZ - 1) * 1e6:+.0f} ppm)")
     assert abs(effective / RATE_HZ - 1.0) < 0.005
     # Per second too, not only on average.
     per_second = np.diff(np.searchsorted(stamps, stamps[0] + np.arange(0, 59)))
@@ -192,6 +193,7 @@ def test_stamps_follow_the_plate_clock_not_the_arrivals(played) -> None:
     and the first came 400 ms late: stamping on arrival would be off by that much."""
     truth = played["t0"] + (1.0 + SKEW) * played["t_s"] + MIN_LATENCY_S
     error = played["stamps"] - truth
+    print(f"\nstamp error against the plate clock: max {np.max(np.abs(error)) * 1e3:.3f} ms")
     assert np.max(np.abs(error)) < 0.001
 
 
@@ -206,6 +208,11 @@ def test_every_marker_within_one_sample_of_its_event(played) -> None:
     for (text, t_event), stamp in zip(marks, played["marker_stamps"], strict=True):
         i = int(np.argmin(np.abs(t_s - t_event)))
         assert abs(stamp - stamps[i]) <= period, text
+    worst = max(
+        abs(s - stamps[int(np.argmin(np.abs(t_s - t)))])
+        for (_, t), s in zip(marks, played["marker_stamps"], strict=True)
+    )
+    print(f"\n{len(marks)} markers, worst {worst * 1e3:.3f} ms from their sample")
 
 
 def test_late_arrivals_do_not_move_the_clock_map() -> None:
@@ -316,5 +323,9 @@ def test_record_publishes_while_it_records(tmp_path: Path) -> None:
     assert abs(rate / RATE_HZ - 1.0) < 0.01
     # Stamps are the plate's times on this host's clock: recent, not seconds off.
     assert math.isfinite(np.median(lags))
+    print(
+        f"\nrecord --lsl: {stamps.shape[0]} samples, {rate:.2f} Hz, median lag "
+        f"{np.median(lags) * 1e3:.1f} ms"
+    )
     assert 0.0 < np.median(lags) < 0.1
     assert "record stop" in texts
