@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -309,16 +308,26 @@ def write_c3d(
         c.add_event([float(minutes), max(rel, 0.0) - 60.0 * minutes], context or "General", label)
 
     tmp = path.with_name(path.name + ".part.c3d")
+    why = ""
     try:
         c.write(str(tmp))
-        os.replace(tmp, path)
+        # ezc3d reports no write error (a missing folder, a full disk): check the file.
+        with open(tmp, "rb") as f:
+            head = f.read(1024)
+        # Samples alone: frames x (one point of 4 floats + every analog sample), 4 bytes each.
+        data_bytes = frames * (4 + len(labels) * k) * 4
+        if not looks_like_c3d(head) or tmp.stat().st_size < data_bytes + 1024:
+            why = "the file came out incomplete"
+        else:
+            os.replace(tmp, path)
+            return path
     except (OSError, RuntimeError) as exc:
-        tmp.unlink(missing_ok=True)
-        raise MidfootError(
-            f"could not write {path} ({exc}): check that the folder exists, is writable and "
-            "the disk has room"
-        ) from None
-    return path
+        why = getattr(exc, "strerror", None) or str(exc)
+    tmp.unlink(missing_ok=True)
+    raise MidfootError(
+        f"could not write {path} ({why}): check that the folder exists, is writable and the "
+        "disk has room"
+    )
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -326,10 +335,13 @@ def write_c3d(
 # raw analog table and the parameter groups midfoot reads; everything else is computed in
 # the parent with numpy, where a bad value is an error message rather than a crash.
 _CHILD = r"""
-import json, sys
+import json, resource, sys
+path, out, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
+# Limits first (set here, not in a preexec_fn, which is unsafe in a threaded parent).
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 import numpy as np
 import ezc3d
-path, out = sys.argv[1], sys.argv[2]
 try:
     c = ezc3d.c3d(path)
 except Exception as exc:
@@ -357,11 +369,6 @@ np.savez(out, analogs=analogs, rate=float(header["frame_rate"]),
 """
 
 
-def _limit_child_memory(limit_bytes: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
 def _open_in_child(path: Path, timeout_s: float | None) -> tuple[np.ndarray, float, dict]:
     size = path.stat().st_size
     timeout = timeout_s or CHILD_BASE_TIMEOUT_S + CHILD_TIMEOUT_S_PER_MB * size / 1e6
@@ -375,11 +382,10 @@ def _open_in_child(path: Path, timeout_s: float | None) -> tuple[np.ndarray, flo
         out = Path(tmp) / "c3d.npz"
         try:
             proc = subprocess.run(
-                [sys.executable, "-I", "-c", _CHILD, str(path), str(out)],
+                [sys.executable, "-I", "-c", _CHILD, str(path), str(out), str(memory)],
                 capture_output=True,
                 timeout=timeout,
                 env=env,
-                preexec_fn=lambda: _limit_child_memory(memory),
                 check=False,
             )
         except subprocess.TimeoutExpired:
@@ -574,8 +580,7 @@ def read_c3d(
         under load, ``cop_mm`` about the plate's centre in the mapped lab axes, cell forces
         for a midfoot export (else no cells), the file's events as :class:`LabEvent`.
         ``meta.extra`` holds ``plate_index``, ``plate_type``, ``corners_mm``,
-        ``centre_mm``, ``origin_mm``, ``forward``, ``fz_sign`` and the full force and
-        moment (``force_lab_n``, ``moment_lab_nmm``: (N, 3), lab axes).
+        ``centre_mm``, ``origin_mm``, ``forward`` and ``fz_sign``.
 
     Raises
     ------
@@ -714,8 +719,6 @@ def read_c3d(
                 "origin_mm": origin.tolist(),
                 "forward": forward,
                 "fz_sign": sign,
-                "force_lab_n": force_lab.T,
-                "moment_lab_nmm": (frame @ m_surface).T,
             },
         )
         out.append(

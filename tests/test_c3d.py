@@ -20,6 +20,7 @@ from analysis.report import analyse_file
 from daq.c3d import LabEvent, combine_plates, read_c3d, write_c3d
 from daq.calibration import Calibration
 from daq.errors import MidfootError
+from daq.export_csv import write_samples_csv
 from daq.plate import load_plate
 from daq.recorder import SessionRecorder
 from daq.series import PlateSeries, SeriesMeta
@@ -516,3 +517,29 @@ def test_export_command_refuses_to_overwrite_and_names_bad_input(
     assert len(err.splitlines()) == 1
     assert "bad.h5" in err
     assert not (tmp_path / "y.c3d").exists()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A real 300 kB filesystem (tmpfs), too small for the exports."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    if os.geteuid() != 0:
+        reason = "the full-disk test mounts a small tmpfs, which needs root"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mount_point)], check=True
+    )
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_full_disk_gives_one_sentence_and_no_half_file(exported, small_disk: Path) -> None:
+    """ezc3d reports no write error itself: the written file is checked."""
+    _, series = exported
+    for write, name in ((write_c3d, "full.c3d"), (write_samples_csv, "full.csv")):
+        with pytest.raises(MidfootError, match="disk has room"):
+            write(series, small_disk / name)
+        assert list(small_disk.iterdir()) == [], name
