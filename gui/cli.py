@@ -48,6 +48,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("simulate", "run the virtual plate on a pseudo-terminal"),
     "analyse": ("analyse", "analyse hinge reps in recordings"),
     "sway": ("sway", "balance (sway) metrics of a still stretch"),
+    "export": ("export", "export a recording as C3D or CSV for lab tools"),
 }
 
 

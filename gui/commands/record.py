@@ -8,11 +8,82 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 from analysis.stance import STANCES
 from daq.acquisition import Acquisition
 from daq.calibration import G_M_S2
+from daq.lsl import LslOutlet, require_pylsl
+from daq.ring import Columns
+from daq.series import PlateSeries, SeriesMeta, glitch_free
 from daq.source import DEFAULT_BAUD, resolve_port
 from gui.cli import CommandParser
+
+
+class _LslFeed:
+    """Acquisition consumer that publishes every block on LSL (``--lsl``).
+
+    The acquisition still hands consumers its ring columns; this adapts them to the
+    :class:`PlateSeries` blocks :class:`LslOutlet` takes. The outlet opens at the first
+    block, when the plate's INFO (its id and rate) is known, so the stream names stay the
+    same from one session to the next.
+    """
+
+    def __init__(self, acq: Acquisition, stance: str) -> None:
+        self.acq = acq
+        self.stance = stance
+        self.outlet: LslOutlet | None = None
+        self.error: str | None = None
+        self.last_t_s = float("nan")
+
+    def __call__(self, columns: Columns) -> None:
+        if self.error is not None:
+            return
+        try:
+            self._publish(columns)
+        except (RuntimeError, ValueError, OSError) as exc:
+            # The recording must go on whatever LSL does: say so once, stop publishing.
+            self.error = f"LSL publishing stopped ({exc}); the recording goes on"
+
+    def _publish(self, columns: Columns) -> None:
+        info = self.acq.status.info
+        rate = float(info.get("rate_hz") or "nan")
+        cal = self.acq.calibration
+        n_cells = cal.plate.n_channels if cal is not None else columns["force_n"].shape[1]
+        t = np.asarray(columns["t_s"], dtype=np.float64)
+        first = self.outlet is None
+        if self.outlet is None:
+            self.outlet = LslOutlet(
+                str(info.get("plate_id") or "plate"),
+                nominal_rate_hz=rate if rate == rate else None,
+                n_cells=n_cells,
+                plate=cal.plate if cal is not None else None,
+            )
+        block = PlateSeries.from_arrays(
+            t,
+            columns["fz_n"],
+            columns["cop_mm"],
+            columns["force_n"][:, :n_cells],
+            valid=glitch_free(np.asarray(columns["counts"])),
+            meta=SeriesMeta(nominal_rate_hz=rate),
+        )
+        self.outlet.publish(block)
+        self.last_t_s = float(t[-1])
+        if first:
+            # After the first block, so the markers are stamped on the plate's clock.
+            self.outlet.mark("record start", float(t[0]))
+            self.outlet.mark(f"stance {self.stance}", float(t[0]))
+
+    def mark(self, text: str) -> None:
+        """A marker at the newest sample's plate time."""
+        if self.outlet is not None and self.error is None:
+            self.outlet.mark(text, self.last_t_s)
+
+    def close(self) -> None:
+        """The last marker, then the streams go."""
+        if self.outlet is not None:
+            self.mark("record stop")
+            self.outlet.close()
 
 
 def _status_line(acq: Acquisition, elapsed_s: float) -> str:
@@ -43,7 +114,14 @@ def run(argv: list[str]) -> int:
     parser.add_argument("--foot-length-mm", type=float)
     parser.add_argument("--body-mass-kg", type=float)
     parser.add_argument("--quiet", action="store_true", help="no live status line")
+    parser.add_argument(
+        "--lsl",
+        action="store_true",
+        help="also publish force and marker streams on Lab Streaming Layer (docs/interop.md)",
+    )
     args = parser.parse_args(argv)
+    if args.lsl:
+        require_pylsl()
     url = resolve_port(args.port)
 
     stop = threading.Event()
@@ -53,6 +131,10 @@ def run(argv: list[str]) -> int:
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     acq = Acquisition(url, baudrate=args.baud)
+    feed = _LslFeed(acq, args.stance) if args.lsl else None
+    if feed is not None:
+        acq.add_consumer(feed)
+    reconnects = 0
     try:
         meta = {
             "stance": args.stance,
@@ -75,6 +157,9 @@ def run(argv: list[str]) -> int:
                 break
             if acq.status.recording_error:
                 break
+            if feed is not None and acq.status.reconnects != reconnects:
+                reconnects = acq.status.reconnects
+                feed.mark("reconnect")
             if not args.quiet and elapsed - last_print >= (0.25 if tty else 5.0):
                 line = _status_line(acq, elapsed)
                 print(
@@ -87,6 +172,8 @@ def run(argv: list[str]) -> int:
             stop.wait(0.05)
     finally:
         acq.stop()
+        if feed is not None:
+            feed.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if sys.stderr.isatty() and not args.quiet:
@@ -96,6 +183,14 @@ def run(argv: list[str]) -> int:
         f"recorded {st.recording_samples} samples to {args.out} (dropped {st.dropped}, "
         f"CRC errors {st.crc_errors}, reconnects {st.reconnects})"
     )
+    if feed is not None:
+        if feed.error:
+            print(f"midfoot record: {feed.error}", file=sys.stderr)
+        elif feed.outlet is not None:
+            print(
+                f"published {feed.outlet.samples_pushed} samples and "
+                f"{feed.outlet.markers_pushed} markers on LSL"
+            )
     if st.recording_error:
         print(f"midfoot record: {st.recording_error}", file=sys.stderr)
         return 1
