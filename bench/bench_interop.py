@@ -8,7 +8,7 @@
   analog channels directly; :func:`daq.c3d.read_c3d` (the file opened in a time- and
   memory-limited child process) against ``ezc3d.c3d(path)`` in this process, the cost of
   surviving hostile files.
-* CSV: :func:`daq.export_csv.write_samples_csv` / :func:`read_samples_csv` of the same ten
+* CSV: :func:`daq.export_csv.write_samples_csv` / :func:`read_recording` of the same ten
   minutes against bare ``np.savetxt`` / ``np.loadtxt`` of the same table.
 
 Timing is only printed. Usage: python bench/bench_interop.py [--minutes 10]
@@ -28,9 +28,10 @@ from machine import machine_header
 
 from daq.c3d import read_c3d, write_c3d
 from daq.calibration import fz_and_cop
-from daq.export_csv import read_samples_csv, write_samples_csv
+from daq.export_csv import write_samples_csv
 from daq.lsl import LslOutlet
 from daq.plate import load_plate
+from daq.reader import read_recording
 from daq.series import PlateSeries, SeriesMeta
 
 RATE_HZ = 1000.0
@@ -135,7 +136,7 @@ def bench_files(minutes: float) -> None:
         csv_w = timed(lambda: write_samples_csv(s, out / "ours.csv"))
         table = np.column_stack([s.t_s, s.fz_n, s.cop_mm, s.force_n])
         savetxt = timed(lambda: np.savetxt(out / "base.csv", table, fmt="%.6f", delimiter=","))
-        csv_r = timed(lambda: read_samples_csv(out / "ours.csv"))
+        csv_r = timed(lambda: read_recording(out / "ours.csv"))
         loadtxt = timed(lambda: np.loadtxt(out / "base.csv", delimiter=","))
         csv_mb = (out / "ours.csv").stat().st_size / 1e6
     print(
@@ -150,7 +151,7 @@ def bench_files(minutes: float) -> None:
         ("baseline: ezc3d.c3d() in process", base_r),
         ("write_samples_csv", csv_w),
         ("baseline: np.savetxt", savetxt),
-        ("read_samples_csv", csv_r),
+        ("read_recording", csv_r),
         ("baseline: np.loadtxt", loadtxt),
     ):
         print(f"  {name:<50} {wall:7.2f} {cpu:7.2f} {n / wall / 1e6:11.2f}")

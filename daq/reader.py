@@ -13,7 +13,12 @@ they all see the same series:
 - text with the header ``t_s,fz_n,cop_x_mm,cop_y_mm[,f0_n,...]`` (``midfoot export --csv``);
 - text with the header ``t,ap_mm,ml_mm[,fz_n]`` (CoP in plate mm);
 - a Santos & Duarte (2016) trial as published: tab separated, ``Time[s] ... Fz[N] ...
-  COPx[cm] COPy[cm]``, where COPx is antero-posterior and COPy medio-lateral.
+  COPx[cm] COPy[cm]``, where COPx is antero-posterior and COPy medio-lateral;
+- a C3D trial of lab force plates (types 2 and 4, one or more plates combined;
+  :mod:`daq.c3d`, read in a bounded child process).
+
+``midfoot export --csv`` files also carry ``# cells_mm:`` (the plate's geometry) and
+``# event.NNNN:`` lines (the recording's events as JSON with their ``t_s``).
 
 Text files may start with ``# key: value`` lines (``plate``, ``stance``, ``athlete``,
 ``foot_length_mm``, ``heel_y_mm``, ``stance_width_mm``, ``body_mass_kg``; others are kept in
@@ -31,9 +36,17 @@ from pathlib import Path
 
 import numpy as np
 
+from daq.c3d import looks_like_c3d, read_c3d_recording
 from daq.calibration import Calibration, fz_and_cop
 from daq.errors import MidfootError
-from daq.events import STANCES, CalibrationChanged, Reconnected, with_time
+from daq.events import (
+    STANCES,
+    CalibrationChanged,
+    Reconnected,
+    RecordedEvent,
+    event_from_json,
+    with_time,
+)
 from daq.plate import PlateGeometry, load_plate
 from daq.series import PlateSeries, SeriesMeta, glitch_free
 from daq.session import RawSession, load_session
@@ -57,6 +70,8 @@ MIN_STEP_S = 1e-6
 # A text recording bigger than this is refused rather than read into memory for minutes.
 MAX_TEXT_BYTES = 2_000_000_000
 BODY_MASS_RANGE_KG = (10.0, 400.0)
+MAX_META_CHARS = 65536
+MAX_HEADER_LINES = 10_000
 _SPLIT = re.compile(r"[,;\t]")
 EXPECTED_TEXT = (
     "a CSV with the header t,f0,f1,f2,f3 (forces, N), t_s,fz_n,cop_x_mm,cop_y_mm "
@@ -69,6 +84,7 @@ def read_recording(
     *,
     plate: str | PlateGeometry | None = None,
     calibration: Calibration | None = None,
+    forward: str = "+y",
 ) -> PlateSeries:
     """Read any recording midfoot accepts as one calibrated series.
 
@@ -82,6 +98,8 @@ def read_recording(
     calibration : Calibration, optional
         Re-calibrate a session: these gains (and, until the file's own later tares, these
         offsets) instead of the ones recorded.
+    forward : str
+        A C3D trial's lab axis the person faces (``+y``, ``-y``, ``+x``, ``-x``).
 
     Returns
     -------
@@ -111,6 +129,8 @@ def read_recording(
         return session_series(load_session(path), plate=geometry, calibration=calibration)
     if size == 0:
         raise MidfootError(f"{path.name} is empty: it has no samples; give a recording")
+    if looks_like_c3d(head):
+        return read_c3d_recording(path, forward=forward)
     if size > MAX_TEXT_BYTES:
         raise MidfootError(
             f"{path.name} is {size / 1e9:.1f} GB, too big for a text recording: split it or "
@@ -263,6 +283,50 @@ def _plate(plate: str | PlateGeometry, source: str) -> PlateGeometry:
         raise MidfootError(f"{source}: {exc}") from None
 
 
+def _cells_plate(meta: dict[str, str], source: str) -> PlateGeometry | None:
+    """The plate a ``# cells_mm: x y | x y | ...`` line describes, if there is one."""
+    text = meta.get("cells_mm")
+    if not text:
+        return None
+    try:
+        cells = np.array([[float(v) for v in pair.split()] for pair in text.split("|")])
+        if cells.ndim != 2 or cells.shape[1] != 2 or not 1 <= cells.shape[0] <= 8:
+            raise ValueError
+        if not np.all(np.isfinite(cells)) or np.abs(cells).max() > 1e4:
+            raise ValueError
+    except ValueError:
+        raise MidfootError(
+            f"{source}: the cells_mm line is not a list of 'x y' positions in mm separated by "
+            "'|'; fix it or remove it and name the plate"
+        ) from None
+    span = np.ptp(cells, axis=0)
+    width = _finite(meta.get("plate_width_mm")) or float(span[0]) * 1.2 or 600.0
+    depth = _finite(meta.get("plate_depth_mm")) or float(span[1]) * 1.2 or 600.0
+    return PlateGeometry(
+        name=meta.get("plate", "") or "from-file",
+        cells_mm=cells,
+        width_mm=width,
+        depth_mm=depth,
+        description="cell positions given in the file",
+    )
+
+
+def _text_events(meta: dict[str, str], t0_s: float) -> tuple[RecordedEvent, ...]:
+    """The ``# event.NNNN: {json}`` lines of an exported CSV, at their times."""
+    out = []
+    for key in sorted(k for k in meta if k.startswith("event.")):
+        event = event_from_json(meta[key])
+        if event is None:
+            continue
+        try:
+            t = float(json.loads(meta[key]).get("t_s"))
+        except (TypeError, ValueError, AttributeError, RecursionError):
+            continue
+        if math.isfinite(t):
+            out.append(with_time(event, t - t0_s))
+    return tuple(sorted(out, key=lambda e: e.t_s))
+
+
 def _split_text(path: Path) -> tuple[dict[str, str], str, list[str], int]:
     """Metadata comment lines, the header, the data lines and the header's line number."""
     name = path.name
@@ -283,12 +347,17 @@ def _split_text(path: Path) -> tuple[dict[str, str], str, list[str], int]:
     meta: dict[str, str] = {}
     i = 0
     while i < len(lines) and (lines[i].lstrip().startswith("#") or not lines[i].strip()):
+        if i >= MAX_HEADER_LINES:
+            raise MidfootError(
+                f"{name} starts with more than {MAX_HEADER_LINES} comment lines, not samples: "
+                f"give {EXPECTED_TEXT}"
+            )
         body = lines[i].lstrip().lstrip("#")
         key, sep, value = body.partition(":")
         if not sep:
             key, sep, value = body.partition("=")
         if sep and key.strip() and len(key) < 64:
-            meta[key.strip().lower()] = value.strip()[:1024]
+            meta[key.strip().lower()] = value.strip()[:MAX_META_CHARS]
         i += 1
     if i == len(lines):
         raise MidfootError(
@@ -396,7 +465,7 @@ def _text_series(path: Path, geometry: PlateGeometry | None) -> PlateSeries:
             kind = "forces-csv"
             columns = [c for c in FORCE_COLUMNS if c in names] if not cell_names else cell_names
             force = np.column_stack([table[:, names.index(c)] for c in columns])
-            plate_used = geometry or _plate(meta.get("plate", ""), name)
+            plate_used = geometry or _cells_plate(meta, name) or _plate(meta.get("plate", ""), name)
             if plate_used.n_channels != force.shape[1]:
                 raise MidfootError(
                     f"{name}: plate {plate_used.name!r} has {plate_used.n_channels} cells, but "
@@ -404,7 +473,14 @@ def _text_series(path: Path, geometry: PlateGeometry | None) -> PlateSeries:
                     "'# plate:' line"
                 )
             valid_extra = np.all(np.isfinite(force), axis=1)
-            fz, cop = fz_and_cop(np.nan_to_num(force), plate_used.cells_mm)
+            if all(c in names for c in ("fz_n", "cop_x_mm", "cop_y_mm")):
+                # An export: the calibrated total and CoP as written, the cells beside them.
+                fz = table[:, names.index("fz_n")]
+                cop = np.column_stack(
+                    [table[:, names.index("cop_x_mm")], table[:, names.index("cop_y_mm")]]
+                )
+            else:
+                fz, cop = fz_and_cop(np.nan_to_num(force), plate_used.cells_mm)
         elif all(c in names for c in ("fz_n", "cop_x_mm", "cop_y_mm")):
             kind = "cop-csv"
             fz = table[:, names.index("fz_n")]
@@ -420,7 +496,9 @@ def _text_series(path: Path, geometry: PlateGeometry | None) -> PlateSeries:
                 f"{name} has the header {header[:60]!r}, which is neither of the layouts "
                 f"midfoot knows: give {EXPECTED_TEXT}"
             )
+    t0 = float(t[0]) if t.shape[0] and math.isfinite(t[0]) else 0.0
     t = _checked_time(name, t)
+    events = _text_events(meta, t0)
     has_force = bool(np.isfinite(fz).any())
     cop = np.asarray(cop, dtype=np.float64)
     valid = np.all(np.isfinite(cop), axis=1) | np.isfinite(fz)
@@ -459,8 +537,11 @@ def _text_series(path: Path, geometry: PlateGeometry | None) -> PlateSeries:
             f"{name}: stance {stance!r} is not one of {', '.join(STANCES)}; fix the stance line "
             "or pass --stance"
         )
-    skip = {"plate", "stance", "athlete", "body_mass_kg", *FOOT_KEYS}
-    extra: dict[str, object] = {k: v for k, v in meta.items() if k not in skip}
+    skip = {"plate", "stance", "athlete", "body_mass_kg", "cells_mm", "calibrated",
+            "nominal_rate_hz", "plate_id", "created_utc", *FOOT_KEYS}
+    extra: dict[str, object] = {
+        k: v for k, v in meta.items() if k not in skip and not k.startswith("event.")
+    }
     extra["has_force"] = has_force
     n = t.shape[0]
     return PlateSeries(
@@ -469,11 +550,15 @@ def _text_series(path: Path, geometry: PlateGeometry | None) -> PlateSeries:
         cop_mm=cop,
         force_n=np.zeros((n, 0)) if force is None else np.nan_to_num(force),
         valid=valid,
+        events=events,
         meta=SeriesMeta(
             source=str(path),
             kind=kind,
             plate=plate_used,
-            calibrated=True,
+            calibrated=meta.get("calibrated", "true").strip().lower() != "false",
+            nominal_rate_hz=_finite(meta.get("nominal_rate_hz")) or math.nan,
+            plate_id=meta.get("plate_id", ""),
+            created_utc=meta.get("created_utc", ""),
             athlete=meta.get("athlete", ""),
             stance=stance,
             foot=foot,

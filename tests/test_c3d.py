@@ -22,10 +22,10 @@ from daq.calibration import Calibration
 from daq.errors import MidfootError
 from daq.export_csv import write_samples_csv
 from daq.plate import load_plate
+from daq.reader import read_recording
 from daq.recorder import SessionRecorder
 from daq.series import PlateSeries, SeriesMeta
 from gui.cli import run_command
-from gui.commands.export import read_series
 
 try:
     import ezc3d
@@ -84,7 +84,7 @@ def exported(session_1khz, tmp_path_factory) -> tuple[Path, PlateSeries]:
     h5, _ = session_1khz
     out = tmp_path_factory.mktemp("c3d-out") / "left.c3d"
     assert run_command("export", [str(h5), "--c3d", str(out)]) == 0
-    return out, read_series(h5)
+    return out, read_recording(h5)
 
 
 def cop_from_channels(path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -17,10 +17,10 @@ from analysis.report import analyse_files
 from daq.calibration import Calibration
 from daq.errors import MidfootError
 from daq.events import StanceChanged, with_time
-from daq.export_csv import read_samples_csv, write_reps_csv, write_samples_csv
+from daq.export_csv import write_reps_csv, write_samples_csv
+from daq.reader import read_recording
 from daq.recorder import SessionRecorder
 from gui.cli import run_command
-from gui.commands.export import read_series
 
 ROOT = Path(__file__).resolve().parents[1]
 if "fault_table" in sys.modules:
@@ -63,7 +63,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_samples_round_trip(session: Path, tmp_path: Path) -> None:
-    series = read_series(session)
+    series = read_recording(session)
     stance_at = float(series.t_s[len(series) // 2])
     series = type(series)(
         **{
@@ -79,7 +79,7 @@ def test_samples_round_trip(session: Path, tmp_path: Path) -> None:
     header = next(line for line in lines if not line.startswith("#"))
     assert header == "t_s,fz_n,cop_x_mm,cop_y_mm,f0_n,f1_n,f2_n,f3_n"
     assert "# stance: kickstand-left" in lines
-    back = read_samples_csv(path)
+    back = read_recording(path)
     assert len(back) == len(series)
     np.testing.assert_allclose(back.t_s, series.t_s, atol=1e-6)
     np.testing.assert_allclose(back.fz_n, series.fz_n, atol=1e-3)
@@ -106,8 +106,8 @@ def test_the_one_reader_accepts_the_export_when_it_is_there(session: Path, tmp_p
     """daq.reader (the lead's reader) reads this header; before it lands, ours stands in."""
     path = tmp_path / "left.csv"
     assert run_command("export", [str(session), "--csv", str(path)]) == 0
-    series = read_series(session)
-    readers = [read_samples_csv]
+    series = read_recording(session)
+    readers = [read_recording]
     if importlib.util.find_spec("daq.reader") is not None:
         readers.append(importlib.import_module("daq.reader").read_recording)
     for reader in readers:
@@ -229,7 +229,7 @@ def test_hostile_csv_gives_one_sentence(session: Path, tmp_path: Path) -> None:
     }
     for name, path in _hostile(good, tmp_path).items():
         try:
-            series = read_samples_csv(path)
+            series = read_recording(path)
         except MidfootError as exc:
             message = str(exc)
             assert "\n" not in message, name

@@ -9,8 +9,6 @@ samples CSV or a C3D trial.
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 from pathlib import Path
 
@@ -18,90 +16,11 @@ import numpy as np
 
 from analysis.report import analyse_file
 from analysis.reps import Rep
-from daq.c3d import FORWARD_AXES, looks_like_c3d, read_c3d_recording, write_c3d
-from daq.calibration import fz_and_cop
+from daq.c3d import FORWARD_AXES, write_c3d
 from daq.errors import MidfootError
-from daq.events import event_from_json, with_time
-from daq.export_csv import read_samples_csv, write_reps_csv, write_samples_csv
-from daq.series import PlateSeries, SeriesMeta, glitch_free
-from daq.session import load_session
+from daq.export_csv import write_reps_csv, write_samples_csv
+from daq.reader import read_recording
 from gui.cli import CommandParser
-
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-
-
-def _session_series(path: Path) -> PlateSeries:
-    """An HDF5 session as a calibrated series, with its stance events.
-
-    Only the session's starting calibration is applied (a tare recorded later is not).
-    """
-    # TODO(lead): replace with daq.reader.read_recording
-    session = load_session(path)
-    force = session.forces_n()
-    fz, cop = fz_and_cop(force, session.calibration.plate.cells_mm)
-    events = []
-    n = session.t_s.shape[0]
-    for raw in session.events:
-        event = event_from_json(json.dumps(raw, default=str))
-        if event is not None and 0 <= event.sample_index <= n:
-            t = session.t_s[min(event.sample_index, n - 1)] if n else 0.0
-            events.append(with_time(event, float(t)))
-    attrs = session.attrs
-
-    def number(key: str) -> float | None:
-        try:
-            value = float(attrs.get(key))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return None
-        return value if math.isfinite(value) else None
-
-    info = session.infos[-1] if session.infos else {}
-    rate = number("rate_hz") or float(info.get("rate_hz", "nan") or "nan")
-    stance = str(attrs.get("stance") or "") or None
-    foot = {
-        k: v
-        for k in ("foot_length_mm", "heel_y_mm", "stance_width_mm")
-        if (v := number(k)) is not None
-    }
-    meta = SeriesMeta(
-        source=str(path),
-        kind="session",
-        plate=session.calibration.plate,
-        calibration=session.calibration,
-        calibrated=session.calibration.calibrated,
-        nominal_rate_hz=rate,
-        athlete=str(attrs.get("athlete") or ""),
-        created_utc=str(attrs.get("created_utc") or ""),
-        stance=stance,
-        foot=foot,
-        body_mass_kg=number("body_mass_kg"),
-        plate_id=session.calibration.plate_id,
-    )
-    return PlateSeries(
-        t_s=session.t_s,
-        fz_n=fz,
-        cop_mm=cop,
-        force_n=force,
-        valid=glitch_free(session.counts),
-        host_t_s=session.host_t_s,
-        counts=session.counts,
-        events=tuple(sorted(events, key=lambda e: e.t_s)),
-        meta=meta,
-    )
-
-
-def read_series(path: Path, forward: str = "+y") -> PlateSeries:
-    """The recording at ``path`` as one series (session, samples CSV or C3D)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(1024)
-    except OSError:
-        raise MidfootError(f"{path} does not exist or cannot be read: check the name") from None
-    if head.startswith(HDF5_SIGNATURE):
-        return _session_series(path)
-    if looks_like_c3d(head):
-        return read_c3d_recording(path, forward=forward)
-    return read_samples_csv(path)
 
 
 def rep_events(reps: list[Rep]) -> list[tuple[str, str, float]]:
@@ -158,7 +77,7 @@ def run(argv: list[str]) -> int:
     for out in outputs:
         _check_output(out, args.file, args.overwrite)
 
-    series = read_series(args.file, args.forward)
+    series = read_recording(args.file, forward=args.forward)
     reps: list[Rep] = []
     report = None
     if args.c3d is not None or reps_path is not None:

@@ -8,14 +8,11 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
-
 from analysis.stance import STANCES
 from daq.acquisition import Acquisition
 from daq.calibration import G_M_S2
 from daq.lsl import LslOutlet, require_pylsl
-from daq.ring import Columns
-from daq.series import PlateSeries, SeriesMeta, glitch_free
+from daq.series import PlateSeries
 from daq.source import DEFAULT_BAUD, resolve_port
 from gui.cli import CommandParser
 
@@ -23,8 +20,7 @@ from gui.cli import CommandParser
 class _LslFeed:
     """Acquisition consumer that publishes every block on LSL (``--lsl``).
 
-    The acquisition still hands consumers its ring columns; this adapts them to the
-    :class:`PlateSeries` blocks :class:`LslOutlet` takes. The outlet opens at the first
+    The outlet opens at the first
     block, when the plate's INFO (its id and rate) is known, so the stream names stay the
     same from one session to the next.
     """
@@ -36,43 +32,33 @@ class _LslFeed:
         self.error: str | None = None
         self.last_t_s = float("nan")
 
-    def __call__(self, columns: Columns) -> None:
+    def __call__(self, block: PlateSeries) -> None:
         if self.error is not None:
             return
         try:
-            self._publish(columns)
-        except (RuntimeError, ValueError, OSError) as exc:
+            self._publish(block)
+        except (RuntimeError, ValueError, OSError, TypeError) as exc:
             # The recording must go on whatever LSL does: say so once, stop publishing.
             self.error = f"LSL publishing stopped ({exc}); the recording goes on"
 
-    def _publish(self, columns: Columns) -> None:
+    def _publish(self, block: PlateSeries) -> None:
         info = self.acq.status.info
-        rate = float(info.get("rate_hz") or "nan")
+        rate = block.meta.nominal_rate_hz
         cal = self.acq.calibration
-        n_cells = cal.plate.n_channels if cal is not None else columns["force_n"].shape[1]
-        t = np.asarray(columns["t_s"], dtype=np.float64)
-        first = self.outlet is None
         if self.outlet is None:
             self.outlet = LslOutlet(
                 str(info.get("plate_id") or "plate"),
                 nominal_rate_hz=rate if rate == rate else None,
-                n_cells=n_cells,
+                n_cells=block.n_cells,
                 plate=cal.plate if cal is not None else None,
             )
-        block = PlateSeries.from_arrays(
-            t,
-            columns["fz_n"],
-            columns["cop_mm"],
-            columns["force_n"][:, :n_cells],
-            valid=glitch_free(np.asarray(columns["counts"])),
-            meta=SeriesMeta(nominal_rate_hz=rate),
-        )
-        self.outlet.publish(block)
-        self.last_t_s = float(t[-1])
-        if first:
+            self.outlet.publish(block)
             # After the first block, so the markers are stamped on the plate's clock.
-            self.outlet.mark("record start", float(t[0]))
-            self.outlet.mark(f"stance {self.stance}", float(t[0]))
+            self.outlet.mark("record start", float(block.t_s[0]))
+            self.outlet.mark(f"stance {self.stance}", float(block.t_s[0]))
+        else:
+            self.outlet.publish(block)
+        self.last_t_s = float(block.t_s[-1])
 
     def mark(self, text: str) -> None:
         """A marker at the newest sample's plate time."""
