@@ -58,7 +58,8 @@ def test_every_kind_round_trips(event) -> None:
 
 
 def test_every_class_is_in_the_table() -> None:
-    assert {type(e) for e in EXAMPLES} == set(EVENT_CLASSES.values())
+    # Other layers register their own kinds (C3D events, drills, review edits) beside these.
+    assert {type(e) for e in EXAMPLES} <= set(EVENT_CLASSES.values())
     assert len(STANCES) == 3
 
 

@@ -14,6 +14,14 @@ from analysis.reps import Thresholds
 from analysis.stance import STANCES
 from gui.cli import CommandParser
 
+# How the stance of a file was known, in the table's words.
+STANCE_SOURCE_WORDS = {
+    "told": " (as told)",
+    "file": " (from the file's stance events)",
+    "default": " (nothing said: taken as bilateral)",
+    "inferred": " (inferred from the data)",
+}
+
 
 # -- text output ----------------------------------------------------------------------------
 def _fmt(x: float | None, spec: str = ".2f", missing: str = "-") -> str:
@@ -32,8 +40,9 @@ def format_report(report: SessionReport) -> str:
         rate = float(f.meta.get("rate_hz", float("nan")))
         duration = float(f.meta.get("duration_s", 0.0))
         body = f", body mass {f.body_mass_kg:.1f} kg" if f.body_mass_kg else ""
+        source = STANCE_SOURCE_WORDS.get(str(f.meta.get("stance_source")), "")
         lines.append(
-            f"{f.file}: {f.stance.stance}, {rate:.0f} Hz, {duration:.1f} s, "
+            f"{f.file}: {f.stance.stance}{source}, {rate:.0f} Hz, {duration:.1f} s, "
             f"{len(f.reps)} reps{body}"
         )
         if f.reps:
