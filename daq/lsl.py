@@ -498,3 +498,67 @@ class LslOutlet:
             self._closed = True
             self._force = None
             self._markers = None
+
+
+class LslFeed:
+    """A block consumer that publishes a plate on LSL, opened at its first block.
+
+    The outlet opens when the first block arrives, when the plate's INFO (its id and rate)
+    is known, so the stream names stay the same from one session to the next. An LSL error
+    stops publishing with one sentence in :attr:`error`; the acquisition, the recording and
+    the analysis go on.
+
+    Parameters
+    ----------
+    first_marks : list of str
+        Markers pushed at the first sample (e.g. ``record start``, the stance).
+    closing_mark : str, optional
+        Marker pushed at the last sample when closing.
+    """
+
+    def __init__(self, first_marks: list[str] | None = None, closing_mark: str | None = None):
+        self.first_marks = list(first_marks or [])
+        self.closing_mark = closing_mark
+        self.outlet: LslOutlet | None = None
+        self.error: str | None = None
+        self.last_t_s = float("nan")
+
+    def __call__(self, block: PlateSeries) -> None:
+        """Publish one block (in the acquisition thread)."""
+        if self.error is not None or len(block) == 0:
+            return
+        try:
+            first = self.outlet is None
+            if self.outlet is None:
+                rate = block.meta.nominal_rate_hz
+                self.outlet = LslOutlet(
+                    block.meta.plate_id or "plate",
+                    nominal_rate_hz=rate if rate == rate else None,
+                    n_cells=block.n_cells,
+                    plate=block.meta.plate,
+                )
+            self.outlet.publish(block)
+            if first:
+                # After the first block, so the markers are stamped on the plate's clock.
+                for text in self.first_marks:
+                    self.outlet.mark(text, float(block.t_s[0]))
+            self.last_t_s = float(block.t_s[-1])
+        except (RuntimeError, ValueError, OSError, TypeError) as exc:
+            self.error = f"LSL publishing stopped ({exc}); everything else goes on"
+
+    def mark(self, text: str, t_s: float | None = None) -> None:
+        """A marker at ``t_s`` (default the newest sample's plate time)."""
+        if self.outlet is not None and self.error is None:
+            self.outlet.mark(text, self.last_t_s if t_s is None else t_s)
+
+    def mark_event(self, event: RecordedEvent | object) -> None:
+        """The markers of one typed event (a rep and its faults, a stance change, ...)."""
+        if self.outlet is not None and self.error is None:
+            self.outlet.mark_event(event)
+
+    def close(self) -> None:
+        """The closing marker, then the streams go."""
+        if self.outlet is not None:
+            if self.closing_mark:
+                self.mark(self.closing_mark)
+            self.outlet.close()

@@ -38,13 +38,16 @@ from daq.calibration import G_M_S2, tare_offsets
 from daq.errors import MidfootError
 from daq.events import (
     STANCES,
+    RecordedEvent,
     RepMarked,
     StanceChanged,
     WeighedIn,
+    with_time,
 )
 from daq.events import (
     Tared as TareRecorded,
 )
+from daq.lsl import LslFeed
 from daq.ring import Columns, SampleRing
 from daq.series import PlateSeries, concat_series
 from daq.source import DEFAULT_BAUD, plate_ports
@@ -288,6 +291,7 @@ class LiveSession:
         self._analysing = False
         self._ops: collections.deque[Callable[[], None]] = collections.deque()
         self._taps: list[Callable[[PlateSeries], None]] = []
+        self._feeds: list[LslFeed] = []
         self._recording_started: float | None = None
         self._first_t_s: float | None = None
         self._last_t_s: float | None = None
@@ -322,8 +326,10 @@ class LiveSession:
         self.acquisition.start()
 
     def stop(self) -> None:
-        """Stop acquisition and close any recording."""
+        """Stop acquisition, close any recording and take the feeds off the network."""
         self.acquisition.stop()
+        for feed in self._feeds:
+            feed.close()
 
     @property
     def status(self) -> AcquisitionStatus:
@@ -385,7 +391,7 @@ class LiveSession:
         for event in events:
             if isinstance(event, RepCompleted):
                 rep = event.rep
-                self.acquisition.add_event(
+                self._record(
                     RepMarked(
                         index=int(rep.index),
                         start_s=float(rep.start_s),
@@ -412,6 +418,21 @@ class LiveSession:
         """Stop giving blocks to ``tap``."""
         if tap in self._taps:
             self._taps.remove(tap)
+
+    def add_feed(self, feed: LslFeed) -> None:
+        """Publish every block on ``feed`` and mark every event the session records."""
+        self._feeds.append(feed)
+        self.add_tap(feed)
+
+    def _record(self, event: RecordedEvent) -> None:
+        """Write ``event`` into the recording (if any) and mark it on the feeds."""
+        self.acquisition.add_event(event)
+        if self._feeds:
+            timed = event if event.t_s == event.t_s or self._last_t_s is None else (
+                with_time(event, self._last_t_s)
+            )
+            for feed in self._feeds:
+                feed.mark_event(timed)
 
     # -- commands -----------------------------------------------------------------------------
     def request_tare(self) -> None:
@@ -444,7 +465,7 @@ class LiveSession:
         self.stance = setup
         self._in_acquisition_thread(lambda: self._set_stance_now(setup, self._last_t_s))
         # The whole setup, so `midfoot analyse` of the recording places the zones as live did.
-        self.acquisition.add_event(
+        self._record(
             StanceChanged(
                 stance=setup.stance,
                 foot_length_mm=setup.foot_length_mm,
@@ -654,7 +675,7 @@ class LiveSession:
             return
         offsets = tare_offsets(stretch.counts[:, : cal.plate.n_channels])
         self.acquisition.set_calibration(cal.with_tare(offsets))
-        self.acquisition.add_event(TareRecorded(automatic=automatic))
+        self._record(TareRecorded(automatic=automatic))
         body = self.body_mass_kg
         self.analyser.reset()
         if body is not None and not automatic:
@@ -670,7 +691,7 @@ class LiveSession:
         except MidfootError as exc:
             self.message = str(exc)
             return
-        self.acquisition.add_event(WeighedIn(body_mass_kg=load_kg))
+        self._record(WeighedIn(body_mass_kg=load_kg))
         self.events.append(BodyMassMeasured(t_s, load_kg, load_kg, "weigh-in button"))
 
     def readout(self) -> LiveReadout:

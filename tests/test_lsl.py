@@ -17,7 +17,7 @@ import pytest
 from daq.calibration import Calibration, fz_and_cop
 from daq.decoder import FrameDecoder
 from daq.events import NoteAdded, RepMarked, StanceChanged, with_time
-from daq.lsl import ClockMap, LslOutlet, marker_texts
+from daq.lsl import ClockMap, LslFeed, LslOutlet, marker_texts
 from daq.series import PlateSeries, SeriesMeta, glitch_free
 from hardware.scenarios import make_scenario
 from hardware.virtual_plate import VirtualPlate
@@ -329,3 +329,31 @@ def test_record_publishes_while_it_records(tmp_path: Path) -> None:
     )
     assert 0.0 < np.median(lags) < 0.1
     assert "record stop" in texts
+
+
+def test_live_session_marks_reps_faults_and_stances() -> None:
+    """The session layer (live window, terminal, drills) publishes its events as markers."""
+    from gui.session import LiveSession, virtual_plate_url
+
+    seed = 1000 + uuid.uuid4().int % 9000
+    session = LiveSession(virtual_plate_url("demo", 80, seed=seed, speed=4.0))
+    session.add_feed(LslFeed(["live start"], "live stop"))
+    session.start()
+    texts: list[str] = []
+    try:
+        markers = inlet_for(f"midfoot-virt-{seed:04d}-markers")
+        deadline = time.monotonic() + 40.0
+        stance_sent = False
+        while time.monotonic() < deadline and sum(t.endswith("lockout") for t in texts) < 3:
+            session.poll()
+            if len(session.reps) >= 1 and not stance_sent:
+                session.set_stance("kickstand-left")
+                stance_sent = True
+            chunk, _ = markers.pull_chunk(timeout=0.1)
+            texts += [x[0] for x in chunk]
+    finally:
+        session.stop()
+    # ("live start" went out before this inlet connected: LSL does not replay markers.)
+    assert any(t.startswith("rep 1 bottom") for t in texts)
+    assert "stance kickstand-left" in texts
+    assert sum(t.endswith("lockout") for t in texts) >= 3

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from analysis.stance import StanceSetup
 from daq.errors import MidfootError
+from daq.lsl import LslFeed, require_pylsl
 from daq.source import DEFAULT_BAUD
 from gui.cli import CommandParser
 from gui.session import DEFAULT_SCENARIO, STANCES, LiveSession, choose_source
@@ -51,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--record", type=Path, metavar="FILE", help="record into FILE from the start")
     p.add_argument("--sessions-dir", type=Path, help="where Record puts its files")
     p.add_argument("--debug", action="store_true", help="show the fps / latency overlay")
+    p.add_argument(
+        "--lsl",
+        action="store_true",
+        help="also publish force and marker streams on Lab Streaming Layer (docs/interop.md)",
+    )
     return p
 
 
@@ -68,7 +74,11 @@ def run(argv: list[str]) -> int:
             "live feedback is shown here in the terminal; Ctrl-C stops it"
         )
         terminal = True
+    if args.lsl:
+        require_pylsl()
     session = LiveSession(url, stance, baudrate=args.baud)
+    if args.lsl:
+        session.add_feed(LslFeed(["live start", f"stance {stance.stance}"], "live stop"))
     session.start()
     try:
         if args.record:

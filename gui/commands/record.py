@@ -11,65 +11,9 @@ from pathlib import Path
 from analysis.stance import STANCES
 from daq.acquisition import Acquisition
 from daq.calibration import G_M_S2
-from daq.lsl import LslOutlet, require_pylsl
-from daq.series import PlateSeries
+from daq.lsl import LslFeed, require_pylsl
 from daq.source import DEFAULT_BAUD, resolve_port
 from gui.cli import CommandParser
-
-
-class _LslFeed:
-    """Acquisition consumer that publishes every block on LSL (``--lsl``).
-
-    The outlet opens at the first
-    block, when the plate's INFO (its id and rate) is known, so the stream names stay the
-    same from one session to the next.
-    """
-
-    def __init__(self, acq: Acquisition, stance: str) -> None:
-        self.acq = acq
-        self.stance = stance
-        self.outlet: LslOutlet | None = None
-        self.error: str | None = None
-        self.last_t_s = float("nan")
-
-    def __call__(self, block: PlateSeries) -> None:
-        if self.error is not None:
-            return
-        try:
-            self._publish(block)
-        except (RuntimeError, ValueError, OSError, TypeError) as exc:
-            # The recording must go on whatever LSL does: say so once, stop publishing.
-            self.error = f"LSL publishing stopped ({exc}); the recording goes on"
-
-    def _publish(self, block: PlateSeries) -> None:
-        info = self.acq.status.info
-        rate = block.meta.nominal_rate_hz
-        cal = self.acq.calibration
-        if self.outlet is None:
-            self.outlet = LslOutlet(
-                str(info.get("plate_id") or "plate"),
-                nominal_rate_hz=rate if rate == rate else None,
-                n_cells=block.n_cells,
-                plate=cal.plate if cal is not None else None,
-            )
-            self.outlet.publish(block)
-            # After the first block, so the markers are stamped on the plate's clock.
-            self.outlet.mark("record start", float(block.t_s[0]))
-            self.outlet.mark(f"stance {self.stance}", float(block.t_s[0]))
-        else:
-            self.outlet.publish(block)
-        self.last_t_s = float(block.t_s[-1])
-
-    def mark(self, text: str) -> None:
-        """A marker at the newest sample's plate time."""
-        if self.outlet is not None and self.error is None:
-            self.outlet.mark(text, self.last_t_s)
-
-    def close(self) -> None:
-        """The last marker, then the streams go."""
-        if self.outlet is not None:
-            self.mark("record stop")
-            self.outlet.close()
 
 
 def _status_line(acq: Acquisition, elapsed_s: float) -> str:
@@ -117,7 +61,7 @@ def run(argv: list[str]) -> int:
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     acq = Acquisition(url, baudrate=args.baud)
-    feed = _LslFeed(acq, args.stance) if args.lsl else None
+    feed = LslFeed(["record start", f"stance {args.stance}"], "record stop") if args.lsl else None
     if feed is not None:
         acq.add_consumer(feed)
     reconnects = 0
