@@ -97,6 +97,11 @@ class CoachingPanel(QtWidgets.QFrame):
             " border: none; padding: 3px; }"
         )
         layout.addWidget(self.summary, 1)
+        self.sides = QtWidgets.QLabel("")
+        self.sides.setObjectName("sides")
+        self.sides.setWordWrap(True)
+        self.sides.setStyleSheet("font-size: 15px; font-weight: 600;")
+        layout.addWidget(self.sides)
         self.totals = QtWidgets.QLabel("")
         self.totals.setStyleSheet(f"color: {css(MUTED)}; font-size: 14px;")
         self.totals.setWordWrap(True)
@@ -125,6 +130,15 @@ class CoachingPanel(QtWidgets.QFrame):
     def rep_aborted(self) -> None:
         """The movement under way did not become a rep."""
         self.phase.setText("not a full rep: it did not count")
+
+    def set_sides(self, text: str | None) -> None:
+        """Left against right (both kickstand sides done), or nothing yet."""
+        shown = "" if text is None else f"LEFT vs RIGHT  {text}"
+        if self.sides.text() != shown:
+            self.sides.setText(shown)
+            flagged = text is not None and "UNEVEN" in text
+            colour = FAULT_REP if flagged else GOOD_REP
+            self.sides.setStyleSheet(f"font-size: 15px; font-weight: 600; color: {css(colour)};")
 
     def set_hold(self, hold_s: float | None, holding: bool) -> None:
         """The lockout hold timer: counting while ``holding``, then the final time."""

@@ -42,6 +42,7 @@ from gui.session import (
     SessionEvent,
     StanceSet,
     Tared,
+    asymmetry_text,
     default_sessions_dir,
     new_recording_path,
     virtual_plate_url,
@@ -495,6 +496,7 @@ class MainWindow(QtWidgets.QMainWindow):
         s = self.session
         st = s.status
         readout = s.readout()
+        self.coaching.set_sides(asymmetry_text(readout.asymmetry))
         self.banner.setVisible(st.simulated)
         rgb = STATE_RGB.get(st.state, MUTED)
         _show(

@@ -183,6 +183,19 @@ class LiveReadout:
         return 100.0 * self.weight_kg / self.body_mass_kg
 
 
+def asymmetry_text(asymmetry: Asymmetry | None) -> str | None:
+    """Left against right lateral shift in words, once both kickstand sides have reps."""
+    a = asymmetry
+    if a is None or a.left_mean_mm is None or a.right_mean_mm is None:
+        return None
+    index = "-" if a.index_pct is None else f"{a.index_pct:.0f} %"
+    verdict = "  UNEVEN" if a.flag else ""
+    return (
+        f"left lead {a.left_mean_mm:+.0f} mm | right lead {a.right_mean_mm:+.0f} mm | "
+        f"asymmetry {index}{verdict}"
+    )
+
+
 class _StillWindow:
     """The newest seconds of valid samples and their stillness, for a tare or weigh-in."""
 
@@ -733,6 +746,7 @@ __all__ = [
     "SessionEvent",
     "StanceSet",
     "Tared",
+    "asymmetry_text",
     "choose_source",
     "default_sessions_dir",
     "new_recording_path",

@@ -27,7 +27,14 @@ from analysis.events import BodyMassMeasured, RepCompleted
 from analysis.reps import Rep
 from daq.errors import MidfootError
 from daq.events import STANCES
-from gui.session import LiveReadout, LiveSession, StanceSet, Tared, default_sessions_dir
+from gui.session import (
+    LiveReadout,
+    LiveSession,
+    StanceSet,
+    Tared,
+    asymmetry_text,
+    default_sessions_dir,
+)
 
 REFRESH_S = 0.2
 PLAIN_LINE_EVERY_S = 1.0
@@ -62,15 +69,7 @@ def rep_lines(rep: Rep) -> list[str]:
 
 def asymmetry_line(r: LiveReadout) -> str | None:
     """Left against right lateral shift, once both kickstand sides have reps."""
-    a = r.asymmetry
-    if a is None or a.left_mean_mm is None or a.right_mean_mm is None:
-        return None
-    index = "-" if a.index_pct is None else f"{a.index_pct:.0f} %"
-    verdict = "  UNEVEN" if a.flag else ""
-    return (
-        f"left lead {a.left_mean_mm:+.0f} mm | right lead {a.right_mean_mm:+.0f} mm | "
-        f"asymmetry {index}{verdict}"
-    )
+    return asymmetry_text(r.asymmetry)
 
 
 def screen_block(r: LiveReadout, last_rep: Rep | None, stance: str = "") -> list[str]:

@@ -107,6 +107,10 @@ def test_counts_the_demo_reps(qtbot, open_window):
     assert w.session.status.dropped == 0
     assert len(w.session.reps) == len(truth.reps) == 6
     qtbot.waitUntil(lambda: w.coaching.rep_count.text() == "6", timeout=2000)
+    # Both kickstand sides have reps: left against right is shown as the person goes.
+    qtbot.waitUntil(lambda: "LEFT vs RIGHT" in w.coaching.sides.text(), timeout=2000)
+    asym = w.session.asymmetry()
+    assert f"{asym.left_mean_mm:+.0f} mm" in w.coaching.sides.text()
     assert w.coaching.summary.rowCount() == 6
     # Every scripted rep was found near its scripted time (plate time = scenario time).
     found = np.array([r.bottom_s for r in w.session.reps])
