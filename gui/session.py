@@ -11,7 +11,6 @@ analyser's rep list is the one list of reps; nothing here keeps a second one.
 from __future__ import annotations
 
 import collections
-import os
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -48,6 +47,7 @@ from daq.events import (
     Tared as TareRecorded,
 )
 from daq.lsl import LslFeed
+from daq.paths import sessions_dir
 from daq.ring import Columns, SampleRing
 from daq.series import PlateSeries, concat_series
 from daq.source import DEFAULT_BAUD, plate_ports
@@ -133,9 +133,8 @@ def choose_source(port: str | None, scenario: str, rate_hz: float | None) -> tup
 
 
 def default_sessions_dir() -> Path:
-    """Where recordings go unless a file is given: $MIDFOOT_SESSIONS_DIR or ~/midfoot-sessions."""
-    env = os.environ.get("MIDFOOT_SESSIONS_DIR")
-    return Path(env) if env else Path.home() / "midfoot-sessions"
+    """Where recordings go unless a file is given (:func:`daq.paths.sessions_dir`)."""
+    return sessions_dir()
 
 
 def new_recording_path(sessions_dir: Path, stance: str) -> Path:
