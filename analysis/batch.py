@@ -233,8 +233,6 @@ def run_dask(
             "(pip install 'midfoot[library]')"
         ) from None
     paths = [str(p) for p in paths]
-    if not paths:
-        return BatchResult()
     cluster = None
     try:
         if scheduler:
@@ -251,7 +249,10 @@ def run_dask(
                 n_workers=max(1, n),
                 threads_per_worker=1,  # the analysis holds the GIL: processes, not threads
                 processes=True,
-                dashboard_address=None,
+                host="127.0.0.1",  # nothing of a local batch listens beyond this machine
+                # The scheduler always serves HTTP (health, metrics); on a free port, so two
+                # batches (or a team's scheduler on 8787) never collide.
+                dashboard_address=":0",
                 silence_logs=logging.ERROR,
             )
             client = Client(cluster)

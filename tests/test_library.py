@@ -7,6 +7,7 @@ index holds is checked against :func:`analysis.report.analyse_file` of the same 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sqlite3
 import subprocess
@@ -29,6 +30,7 @@ from analysis.report import analyse_file
 from daq.errors import MidfootError
 from daq.events import NoteAdded, UnknownEvent, register_event
 from daq.events import _Event as EventBase
+from gui.cli import run_command
 from gui.session import LiveSession, virtual_plate_url
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -273,3 +275,51 @@ def test_the_live_session_registers_what_it_records(tmp_path: Path) -> None:
     assert session.register_note is None
     with open_index() as index:
         assert [r.path for r in index.sessions()] == [str(Path(path).resolve())]
+
+
+def test_sessions_command_lists_filters_and_scans(
+    tmp_path: Path, folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    work = tmp_path / "lib"
+    _copy(folder / "ann-left.h5", work / "ann.h5")
+    _copy(folder / "week2" / "bo.h5", work / "bo.h5")
+    (work / "junk.csv").write_text("no,recording\n")
+    code = run_command("sessions", ["scan", str(work)])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "2 added" in out
+    assert "1 unreadable" in out
+    assert err.count("\n") == 1
+    assert "junk.csv" in err
+    assert (work / "index.sqlite").is_file()
+    code = run_command("sessions", [str(work), "--athlete", "ann lee", "--json"])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    doc = json.loads(out)
+    assert [Path(d["path"]).name for d in doc] == ["ann.h5"]
+    assert doc[0]["recorded_utc"] == "2026-11-02T09:00:00Z"
+    assert doc[0]["n_reps"] == len(analyse_file(work / "ann.h5").reps)
+    code = run_command("sessions", [str(work), "--since", "2026-11-05"])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["date", "(UTC)", "athlete"]
+    assert len(lines) == 2
+    assert "2026-11-10 17:30" in lines[1]
+    assert " Bo " in lines[1]
+    code = run_command("sessions", [str(work), "--since", "soon"])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert "not a date" in err
+
+
+def test_sessions_command_on_a_shared_database(
+    tmp_path: Path, folder: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    work = _copy(folder / "ann-left.h5", tmp_path / "lib" / "ann.h5").parent
+    assert run_command("sessions", ["scan", str(work), "--db", db_url]) == 0
+    capsys.readouterr()
+    assert run_command("sessions", ["--db", db_url, "--json"]) == 0
+    doc = json.loads(capsys.readouterr()[0])
+    assert [d["athlete"] for d in doc] == ["Ann Lee"]
+    assert not (work / "index.sqlite").exists()  # --db: nothing written beside the files
