@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -51,6 +53,7 @@ from daq.series import PlateSeries
 
 __all__ = [
     "INDEX_FILE_NAME",
+    "IndexDatabaseError",
     "RECORDING_SUFFIXES",
     "ScanResult",
     "SessionIndex",
@@ -61,6 +64,8 @@ __all__ = [
     "open_index",
     "register_recording",
 ]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 INDEX_FILE_NAME = "index.sqlite"
 # What `scan` treats as a recording; the reader tells the formats apart by their content.
@@ -421,6 +426,28 @@ def _parse_date(value: str | dt.date | dt.datetime | None, end: bool) -> dt.date
     return when
 
 
+class IndexDatabaseError(MidfootError):
+    """The index database failed (gone, locked, full, no permission), said in one sentence."""
+
+
+def _database_errors(method: F) -> F:
+    """Turn a database failure inside ``method`` into one :class:`IndexDatabaseError`."""
+
+    @functools.wraps(method)
+    def wrapper(self: SessionIndex, *args: object, **kwargs: object) -> object:
+        try:
+            return method(self, *args, **kwargs)
+        except sa.exc.SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            where = self.engine.url.render_as_string(hide_password=True)
+            raise IndexDatabaseError(
+                f"the session index at {where} failed ({reason}): check that the database is "
+                "reachable and writable; the recordings are untouched"
+            ) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
 class SessionIndex:
     """The index of a sessions folder, in SQLite or any SQLAlchemy database.
 
@@ -478,6 +505,7 @@ class SessionIndex:
             conn.execute(table.delete().where(table.c.session_id == session_id))
         conn.execute(sessions.delete().where(sessions.c.id == session_id))
 
+    @_database_errors
     def register(
         self,
         path: str | Path,
@@ -593,6 +621,7 @@ class SessionIndex:
                 )
         return self._rows(sa.select(sessions.c.id).where(sessions.c.id == session_id))[0]
 
+    @_database_errors
     def forget(self, path: str | Path) -> bool:
         """Take a recording out of the index (the file is not touched); whether it was there."""
         file = str(Path(path).resolve())
@@ -603,6 +632,7 @@ class SessionIndex:
             self._forget(conn, int(old))
         return True
 
+    @_database_errors
     def scan(
         self,
         folder: str | Path,
@@ -649,6 +679,8 @@ class SessionIndex:
                 continue
             try:
                 self.register(file)
+            except IndexDatabaseError:
+                raise  # the database, not this file: stop, one line
             except MidfootError as exc:
                 if key in known:
                     self.forget(key)  # the index must not keep what the file no longer says
@@ -724,6 +756,7 @@ class SessionIndex:
             query = query.where(sessions.c.path.startswith(prefix, autoescape=True))
         return query
 
+    @_database_errors
     def sessions(
         self,
         *,
@@ -751,11 +784,13 @@ class SessionIndex:
         """
         return self._rows(self._filtered_ids(athlete, since, until, under))
 
+    @_database_errors
     def athletes(self) -> list[str]:
         """Names of every athlete in the index, sorted."""
         with self.engine.connect() as conn:
             return sorted(conn.execute(sa.select(athletes.c.name)).scalars())
 
+    @_database_errors
     def history_rows(
         self, athlete: str, *, under: str | Path | None = None
     ) -> tuple[list[SessionRow], list[dict[str, object]], list[dict[str, object]]]:
@@ -816,6 +851,27 @@ class SessionIndex:
         return rows, rep_rows, score_rows
 
 
+def _set_aside_damaged_sqlite(url: sa.engine.URL, exc: Exception) -> Path | None:
+    """Rename a damaged SQLite index out of the way (the files rebuild it); where it went.
+
+    Only for a file SQLite says is not a database or is malformed: anything else (locked,
+    read-only) is not damage and is left alone.
+    """
+    if url.get_backend_name() != "sqlite" or not url.database:
+        return None
+    reason = str(getattr(exc, "orig", exc)).lower()
+    if "not a database" not in reason and "malformed" not in reason:
+        return None
+    path = Path(url.database)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    try:
+        os.replace(path, target)
+    except OSError:
+        return None
+    return target
+
+
 def open_index(db_url: str | None = None, folder: str | Path | None = None) -> SessionIndex:
     """Open (creating if needed) the session index.
 
@@ -835,6 +891,11 @@ def open_index(db_url: str | None = None, folder: str | Path | None = None) -> S
         database cannot be reached or written.
     """
     db_url = db_url or os.environ.get(DB_URL_ENV, "").strip() or None
+    if folder is not None and not Path(folder).is_dir():
+        raise MidfootError(
+            f"{folder} is not a folder (or does not exist): give the folder your recordings "
+            "are in"
+        )
     if not db_url:
         base = Path(folder) if folder is not None else sessions_dir()
         try:
@@ -859,7 +920,15 @@ def open_index(db_url: str | None = None, folder: str | Path | None = None) -> S
     where = url.render_as_string(hide_password=True)
     try:
         engine = sa.create_engine(url, **kwargs)
-        return SessionIndex(engine)
+        try:
+            return SessionIndex(engine)
+        except sa.exc.DatabaseError as exc:
+            moved = _set_aside_damaged_sqlite(url, exc)
+            if moved is None:
+                raise
+            engine.dispose()
+            engine = sa.create_engine(url, **kwargs)
+            return SessionIndex(engine)
     except (ModuleNotFoundError, sa.exc.NoSuchModuleError) as exc:
         raise MidfootError(
             f"the database driver for {where} is not installed ({exc}): install midfoot's "

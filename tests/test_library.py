@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from analysis.library import (
     SCHEMA_VERSION,
+    IndexDatabaseError,
     find_recordings,
     metadata,
     open_index,
@@ -323,3 +324,32 @@ def test_sessions_command_on_a_shared_database(
     doc = json.loads(capsys.readouterr()[0])
     assert [d["athlete"] for d in doc] == ["Ann Lee"]
     assert not (work / "index.sqlite").exists()  # --db: nothing written beside the files
+
+
+def test_a_damaged_sqlite_index_is_set_aside_and_rebuilt(tmp_path: Path, folder: Path) -> None:
+    (tmp_path / "index.sqlite").write_bytes(b"this is not a database at all" * 100)
+    with open_index(folder=tmp_path) as index:
+        assert index.sessions() == []
+        assert len(index.scan(folder).added) == 4
+    damaged = list(tmp_path.glob("index.sqlite.damaged-*"))
+    assert len(damaged) == 1
+    assert damaged[0].read_bytes().startswith(b"this is not a database")
+    assert find_recordings(tmp_path) == []  # neither index file is taken for a recording
+
+
+def test_a_failing_database_is_one_sentence_and_stops_the_scan(
+    tmp_path: Path, folder: Path, db_url: str
+) -> None:
+    with open_index(db_url) as index:
+        with index.engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE faults"))
+        with pytest.raises(IndexDatabaseError, match="the session index at .* failed") as err:
+            index.scan(folder)
+        assert "\n" not in str(err.value)
+        assert "password" not in str(err.value)
+
+
+def test_an_explicit_folder_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(MidfootError, match="not a folder"):
+        open_index(folder=tmp_path / "typo")
+    assert not (tmp_path / "typo").exists()
