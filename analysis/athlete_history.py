@@ -394,9 +394,8 @@ def build_history(
 # -- plots and the HTML report ----------------------------------------------------------
 def _require_matplotlib():
     try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
+        # A bare Figure draws with Agg and never touches pyplot's global backend, so this is
+        # safe beside the Qt app and in worker processes.
         from matplotlib.figure import Figure
     except ImportError:
         raise MidfootError(
