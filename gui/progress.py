@@ -7,6 +7,7 @@ nothing at all otherwise, so a pipe or a log file gets only the results.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from typing import TextIO, TypeVar
@@ -17,6 +18,8 @@ T = TypeVar("T")
 
 # Fewer items than this finish before a bar is worth drawing.
 MIN_ITEMS = 2
+DEFAULT_COLUMNS = 80
+DEFAULT_LINES = 24
 
 
 def on_terminal(stream: TextIO | None = None) -> bool:
@@ -26,6 +29,20 @@ def on_terminal(stream: TextIO | None = None) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):  # closed or not a real file
         return False
+
+
+def _screen(stream: TextIO) -> tuple[int, int]:
+    """The terminal's columns and lines, or the classic 80 x 24 where it does not say.
+
+    A fresh pty or a serial console reports 0 x 0, which tqdm takes as a screen too small
+    to draw on: it would show nothing at all.
+    """
+    try:
+        size = os.get_terminal_size(stream.fileno())
+        columns, lines = size.columns, size.lines
+    except (AttributeError, OSError, ValueError):
+        columns = lines = 0
+    return (columns if columns > 0 else DEFAULT_COLUMNS, lines if lines > 0 else DEFAULT_LINES)
 
 
 def progress_bar(
@@ -45,12 +62,15 @@ def progress_bar(
         Where the bar goes (default stderr).
     """
     stream = sys.stderr if stream is None else stream
+    columns, lines = _screen(stream)
     return tqdm(
         total=total,
         desc=desc,
         unit=unit,
         file=stream,
         disable=total < MIN_ITEMS or not on_terminal(stream),
+        ncols=columns,
+        nrows=lines,
         leave=False,
     )
 

@@ -63,3 +63,30 @@ def test_a_single_item_draws_nothing() -> None:
     os.close(master)
     assert drawn == b""
 
+
+
+def test_a_command_draws_on_its_terminal_and_not_on_a_pipe(tmp_path: Path) -> None:
+    """`midfoot sessions scan` in a child whose stderr is a real pty (0 x 0, as a fresh one
+    is), then the same with stderr piped."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from session_files import write_session
+
+    for k in range(3):
+        write_session(tmp_path / "s" / f"{k}.h5", seed=k, n_reps=1)
+    argv = [sys.executable, "-m", "gui.cli", "sessions", "scan", str(tmp_path / "s")]
+    master, slave = os.openpty()
+    try:
+        child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=slave, text=True)
+        os.close(slave)
+        out, _ = child.communicate(timeout=120)
+        drawn = _read_all(master).decode(errors="replace")
+    finally:
+        os.close(master)
+    assert child.returncode == 0
+    assert "3 added" in out
+    assert "indexing" in drawn
+    assert "/3" in drawn
+    piped = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0
+    assert "3 unchanged" in piped.stdout
+    assert piped.stderr == ""
