@@ -156,6 +156,18 @@ def file_rows(
     return [_rep_row(rel, athlete, rep) for rep in report.reps], None
 
 
+def _worker_failure(path: str, root: str | Path, exc: BaseException) -> str:
+    """The one line for a task that failed outside :func:`file_rows` (on the worker itself)."""
+    try:
+        rel = Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        rel = Path(path).as_posix()
+    return (
+        f"{rel}: the Dask worker failed ({type(exc).__name__}: {exc}); check that every "
+        "worker has this midfoot installed and can read the file at this path"
+    )
+
+
 def _collect(results: Sequence[tuple[list[dict[str, str]], str | None]], n: int) -> BatchResult:
     out = BatchResult(n_files=n)
     for rows, problem in results:
@@ -260,9 +272,13 @@ def run_dask(
             futures = client.map(
                 file_rows, paths, root=str(root), calibration=calibration, pure=False
             )
+            path_of = {f.key: p for f, p in zip(futures, paths, strict=True)}
             results = []
             for future in as_completed(futures):
-                results.append(future.result())
+                try:
+                    results.append(future.result())
+                except Exception as exc:  # noqa: BLE001 - a worker died or lacks midfoot
+                    results.append(([], _worker_failure(path_of[future.key], root, exc)))
                 if on_done is not None:
                     on_done()
     finally:
