@@ -262,20 +262,25 @@ def test_record_registers_the_file_it_writes(tmp_path: Path) -> None:
     assert [r.path for r in rows] == [str(out.resolve())]
 
 
-def test_the_live_session_registers_what_it_records(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["stop_recording", "closing the app while recording"])
+def test_the_live_session_registers_what_it_records(tmp_path: Path, how: str) -> None:
     session = LiveSession(virtual_plate_url("hinge-kickstand-left", 80, seed=3, speed=8.0))
+    path = tmp_path / "live.h5"
     session.start()
     try:
-        session.start_recording(str(tmp_path / "live.h5"))
+        session.start_recording(str(path))
         deadline = time.monotonic() + 30
         while session.status.recording_samples < 400 and time.monotonic() < deadline:
             time.sleep(0.05)
-        path = session.stop_recording()
+        if how == "stop_recording":
+            assert session.stop_recording() == str(path)
     finally:
         session.stop()
     assert session.register_note is None
     with open_index() as index:
-        assert [r.path for r in index.sessions()] == [str(Path(path).resolve())]
+        rows = index.sessions()
+    assert [r.path for r in rows] == [str(path.resolve())]
+    assert rows[0].stance == "bilateral"  # as the session was told (its default)
 
 
 def test_sessions_command_lists_filters_and_scans(
