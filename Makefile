@@ -11,7 +11,7 @@ STAMP := $(VENV)/.midfoot-installed
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,interop]'
+	$(BIN)/pip install --quiet -e '.[test,interop,library]'
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from daq.errors import MidfootError
+from daq.paths import config_dir
 from daq.plate import PlateGeometry, load_plate
 
 G_M_S2 = 9.80665
@@ -192,15 +193,6 @@ def fit_gains(
 
 
 # -- storage ------------------------------------------------------------------------------
-def config_dir() -> Path:
-    """The user's midfoot config folder ($MIDFOOT_CONFIG_DIR, else XDG, else ~/.config)."""
-    env = os.environ.get("MIDFOOT_CONFIG_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "midfoot"
-
-
 def calibration_path(plate_id: str) -> Path:
     """Where the calibration of ``plate_id`` is kept."""
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in plate_id) or "unknown"

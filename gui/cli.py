@@ -49,6 +49,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyse": ("analyse", "analyse hinge reps in recordings"),
     "sway": ("sway", "balance (sway) metrics of a still stretch"),
     "export": ("export", "export a recording as C3D or CSV for lab tools"),
+    "sessions": ("sessions", "list indexed sessions; `sessions scan DIR` indexes a folder"),
+    "history": ("history", "an athlete's progress across sessions, with plots"),
+    "batch": ("batch", "re-analyse every session under a folder in parallel (Dask)"),
 }
 
 

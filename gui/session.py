@@ -11,7 +11,6 @@ analyser's rep list is the one list of reps; nothing here keeps a second one.
 from __future__ import annotations
 
 import collections
-import os
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from analysis.events import (
     RepStarted,
 )
 from analysis.hinge import HingeAnalyser, HingeState
+from analysis.library import register_recording
 from analysis.presence import EMPTY_MAX_KG, Occupancy, plate_occupancy
 from analysis.reps import Asymmetry, Rep, SetSummary, Thresholds, lateral_asymmetry
 from analysis.stance import StanceSetup
@@ -48,6 +48,7 @@ from daq.events import (
     Tared as TareRecorded,
 )
 from daq.lsl import LslFeed
+from daq.paths import sessions_dir
 from daq.ring import Columns, SampleRing
 from daq.series import PlateSeries, concat_series
 from daq.source import DEFAULT_BAUD, plate_ports
@@ -133,9 +134,8 @@ def choose_source(port: str | None, scenario: str, rate_hz: float | None) -> tup
 
 
 def default_sessions_dir() -> Path:
-    """Where recordings go unless a file is given: $MIDFOOT_SESSIONS_DIR or ~/midfoot-sessions."""
-    env = os.environ.get("MIDFOOT_SESSIONS_DIR")
-    return Path(env) if env else Path.home() / "midfoot-sessions"
+    """Where recordings go unless a file is given (:func:`daq.paths.sessions_dir`)."""
+    return sessions_dir()
 
 
 def new_recording_path(sessions_dir: Path, stance: str) -> Path:
@@ -306,6 +306,8 @@ class LiveSession:
         self._taps: list[Callable[[PlateSeries], None]] = []
         self._feeds: list[LslFeed] = []
         self._recording_started: float | None = None
+        # Why the last recording is missing from the session index (None: it is there).
+        self.register_note: str | None = None
         self._first_t_s: float | None = None
         self._last_t_s: float | None = None
         self.analysis_error: str | None = None
@@ -340,7 +342,10 @@ class LiveSession:
 
     def stop(self) -> None:
         """Stop acquisition, close any recording and take the feeds off the network."""
+        recording = self.status.recording_path
         self.acquisition.stop()
+        if recording is not None:
+            self._register(recording)
         for feed in self._feeds:
             feed.close()
 
@@ -522,7 +527,7 @@ class LiveSession:
         """Start recording into a new file in ``sessions_dir``, or stop; what happened."""
         if self.status.recording_path is not None:
             path = self.stop_recording()
-            return f"saved {path}"
+            return f"saved {path}" + (f"; {self.register_note}" if self.register_note else "")
         path = new_recording_path(sessions_dir, self.stance.stance)
         self.start_recording(str(path))
         return f"recording to {path}"
@@ -530,7 +535,16 @@ class LiveSession:
     def stop_recording(self) -> str | None:
         """Close the recording; its path, or None when none was running."""
         self._recording_started = None
-        return self.acquisition.stop_recording()
+        path = self.acquisition.stop_recording()
+        if path is not None:
+            self._register(path)
+        return path
+
+    def _register(self, path: str) -> None:
+        """Put a finished recording in the session index; a problem is kept in ``register_note``."""
+        self.register_note = register_recording(path)
+        if self.register_note:
+            self.message = self.register_note
 
     @property
     def recording_elapsed_s(self) -> float | None:

@@ -1,4 +1,5 @@
-"""Shared fixtures: every test gets its own config folder, so no test reads a user's calibration."""
+"""Shared fixtures: every test gets its own config and sessions folders, so no test reads a
+user's calibration or writes into a user's session index."""
 
 from __future__ import annotations
 
@@ -8,3 +9,5 @@ import pytest
 @pytest.fixture(autouse=True)
 def _isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("MIDFOOT_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.setenv("MIDFOOT_SESSIONS_DIR", str(tmp_path_factory.mktemp("sessions")))
+    monkeypatch.delenv("MIDFOOT_DB_URL", raising=False)

@@ -13,6 +13,7 @@ from analysis.report import SessionReport, analyse_files
 from analysis.reps import Thresholds
 from analysis.stance import STANCES
 from gui.cli import CommandParser
+from gui.progress import progress
 
 # How the stance of a file was known, in the table's words.
 STANCE_SOURCE_WORDS = {
@@ -169,7 +170,9 @@ def run(argv: list[str]) -> int:
         backward_lean_mm=args.backward_lean_mm,
         asymmetry_flag_pct=args.asymmetry_pct,
     )
-    report = analyse_files(args.files, overrides, thresholds)
+    # analyse_files reads its list once, in order: the bar counts the files as they are read.
+    files = progress(args.files, "analysing")
+    report = analyse_files(files, overrides, thresholds)  # type: ignore[arg-type]
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+from analysis.library import register_recording
 from analysis.stance import STANCES
 from daq.acquisition import Acquisition
 from daq.calibration import G_M_S2
@@ -121,6 +122,10 @@ def run(argv: list[str]) -> int:
                 f"published {feed.outlet.samples_pushed} samples and "
                 f"{feed.outlet.markers_pushed} markers on LSL"
             )
+    if args.out.exists():  # every recording goes into the session index (docs/library.md)
+        note = register_recording(args.out)
+        if note:
+            print(f"midfoot record: {note}", file=sys.stderr)
     if st.recording_error:
         print(f"midfoot record: {st.recording_error}", file=sys.stderr)
         return 1
