@@ -1,0 +1,321 @@
+"""What a review of recorded sessions shows, computed once for the window and the report.
+
+Everything here is plain data from a :class:`~analysis.report.FileReport`: the rep table's
+rows, the marks along the timeline (reps and their faults, stance changes, reconnect gaps,
+notes, and any other event by its kind name), every rep aligned at its bottom for the
+overlays, each rep's CoP path on the foot, left-lead against right-lead, and the stance and
+zone at any moment. The review window (gui/review_window.py) and the HTML report
+(gui/report_page.py) draw the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from analysis.edits import active_edits, edit_key
+from analysis.report import FileReport
+from analysis.reps import Asymmetry, Rep, Thresholds, lateral_asymmetry
+from analysis.stance import StanceSetup, stance_timeline
+from daq.calibration import G_M_S2
+from daq.events import (
+    CalibrationChanged,
+    Disconnected,
+    NoteAdded,
+    Reconnected,
+    RepMarked,
+    StanceChanged,
+    Tared,
+    WeighedIn,
+    event_kind,
+)
+from daq.series import PlateSeries
+
+# Overlays show each rep from this long before its bottom to this long after.
+ALIGN_BEFORE_S = 2.0
+ALIGN_AFTER_S = 2.0
+# Points of an aligned curve: enough for a smooth line at any window size, few enough that
+# a hundred reps draw at once.
+ALIGN_POINTS = 400
+# A step this many times the median sample period is a gap in the recording.
+GAP_FACTOR = 5.0
+
+
+# -- the rep table --------------------------------------------------------------------------
+REP_COLUMNS = (
+    ("rep", "Rep"),
+    ("start_s", "Start (s)"),
+    ("bottom_s", "Bottom (s)"),
+    ("lockout_s", "Lockout (s)"),
+    ("stance", "Stance"),
+    ("zone", "Zone at bottom"),
+    ("lateral_mm", "Lateral shift (mm)"),
+    ("lockout_mm", "Lockout shift (mm)"),
+    ("hold_s", "Hold (s)"),
+    ("load_kg", "Load (kg)"),
+    ("faults", "Faults"),
+    ("cues", "Cues"),
+)
+
+
+def _num(value: float | None, digits: int) -> str:
+    if value is None or not np.isfinite(value):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+@dataclass(frozen=True)
+class RepRow:
+    """One row of the rep table, as shown (text) and as measured (the rep)."""
+
+    file: str
+    rep: Rep
+    added: bool = False
+
+    def cells(self) -> dict[str, str]:
+        """The row's text by column key (:data:`REP_COLUMNS`)."""
+        r = self.rep
+        return {
+            "rep": f"{r.index + 1}{' (added)' if self.added else ''}",
+            "start_s": _num(r.start_s, 2),
+            "bottom_s": _num(r.bottom_s, 2),
+            "lockout_s": _num(r.lockout_s, 2),
+            "stance": r.stance,
+            "zone": r.zone_at_bottom,
+            "lateral_mm": _num(r.lateral_shift_mm, 1),
+            "lockout_mm": _num(r.lockout_shift_mm, 1),
+            "hold_s": _num(r.lockout_hold_s, 1),
+            "load_kg": _num(r.load_kg, 1),
+            "faults": ", ".join(n.replace("_", " ") for n in r.fault_names) or "none",
+            "cues": "; ".join(f.cue for f in r.faults),
+        }
+
+    def to_dict(self) -> dict[str, object]:
+        """The row for a CSV or JSON export (the rep's own keys, its file, whether added)."""
+        return {"file": self.file, "added": self.added, **self.rep.to_dict()}
+
+
+def rep_rows(report: FileReport) -> list[RepRow]:
+    """The rep table of one file (reviewed reps, added ones marked)."""
+    added = report.edits.added if report.edits is not None else [False] * len(report.reps)
+    return [RepRow(report.file, r, a) for r, a in zip(report.reps, added, strict=True)]
+
+
+# -- the timeline's marks -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Mark:
+    """Something to show on the timeline.
+
+    Attributes
+    ----------
+    kind : str
+        ``rep``, ``stance``, ``gap``, ``note``, ``calibration``, ``tare``, ``weigh-in`` or
+        any other event's kind name (drills, newer versions).
+    t_s : float
+        Where it starts (series seconds).
+    end_s : float
+        Where it ends (= ``t_s`` for a moment).
+    label : str
+        What to write beside it.
+    faults : tuple of str
+        A rep's fault names.
+    key : str
+        An edit's id (to undo it), '' otherwise.
+    """
+
+    kind: str
+    t_s: float
+    end_s: float
+    label: str
+    faults: tuple[str, ...] = ()
+    key: str = ""
+
+
+def gaps_s(series: PlateSeries) -> list[tuple[float, float]]:
+    """Stretches with no samples: a reconnect or lost data (start, end in series s)."""
+    if len(series) < 3:
+        return []
+    steps = np.diff(series.t_s)
+    median = float(np.median(steps))
+    if not median > 0:
+        return []
+    idx = np.flatnonzero(steps > GAP_FACTOR * median)
+    return [(float(series.t_s[i]), float(series.t_s[i + 1])) for i in idx]
+
+
+# Events the timeline draws in their own way or leaves out: the live analyser's rep marks
+# are the detector's view at the time (the file's analysis is the truth), and the edit
+# kinds are shown through what they change.
+_SHOWN_AS_THEMSELVES = (StanceChanged, Disconnected, Reconnected, RepMarked)
+
+
+def timeline_marks(report: FileReport) -> list[Mark]:
+    """Every mark of one file's timeline, in time order.
+
+    Parameters
+    ----------
+    report : FileReport
+        From :func:`analysis.report.analyse_series_report` (with its series).
+    """
+    series = report.series
+    assert series is not None
+    marks: list[Mark] = []
+    for row in rep_rows(report):
+        r = row.rep
+        label = f"rep {r.index + 1}"
+        if r.fault_names:
+            label += ": " + ", ".join(n.replace("_", " ") for n in r.fault_names)
+        marks.append(Mark("rep", r.start_s, r.lockout_s, label, tuple(r.fault_names)))
+    timeline = stance_timeline(series)
+    t0 = float(series.t_s[0])
+    marks.append(Mark("stance", t0, t0, timeline.initial.stance))
+    for at_s, setup in timeline.changes:
+        marks.append(Mark("stance", at_s, at_s, setup.stance))
+    for a, b in gaps_s(series):
+        marks.append(Mark("gap", a, b, f"gap {b - a:.1f} s (reconnect or lost data)"))
+    edits = set(map(id, active_edits(series.events)))
+    for e in series.events:
+        if isinstance(e, NoteAdded):
+            if id(e) in edits:
+                marks.append(Mark("note", e.t_s, e.t_s, e.text, key=edit_key(e)))
+        elif isinstance(e, CalibrationChanged | Tared | WeighedIn):
+            label = {"calibration": "calibration", "tare": "tare"}.get(event_kind(e), "")
+            if isinstance(e, WeighedIn):
+                label = f"weigh-in {e.body_mass_kg:.1f} kg"
+            marks.append(Mark(event_kind(e), e.t_s, e.t_s, label))
+        elif isinstance(e, Disconnected):
+            marks.append(Mark("gap", e.t_s, e.t_s, f"disconnected {e.message}".strip()))
+        elif not isinstance(e, _SHOWN_AS_THEMSELVES) and not edit_key(e):
+            kind = event_kind(e)
+            if kind in ("undo",):
+                continue
+            marks.append(Mark(kind, e.t_s, e.t_s, kind))
+    return sorted(marks, key=lambda m: m.t_s)
+
+
+# -- stance and zone at a moment --------------------------------------------------------------
+def stance_at(series: PlateSeries, t_s: float) -> StanceSetup:
+    """The stance in force at ``t_s`` (the file's stances and stance edits)."""
+    timeline = stance_timeline(series)
+    setup = timeline.initial
+    for at_s, later in timeline.changes:
+        if at_s <= t_s:
+            setup = later
+    return setup
+
+
+# -- overlays -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AlignedRep:
+    """One rep resampled about its bottom (t = 0), and its CoP path on the foot.
+
+    Attributes
+    ----------
+    file : str
+        Its recording.
+    rep : Rep
+        The rep.
+    rel_t_s : (M,) ndarray
+        Time from the bottom (s).
+    ap_mm, ml_mm : (M,) ndarray
+        CoP AP and ML relative to the rep's start (mm; NaN off the plate or outside the file).
+    load_kg : (M,) ndarray
+        Total vertical force as kilograms.
+    path_xy_mm : (K, 2) ndarray
+        Plate CoP from start to lockout (mm).
+    stance : StanceSetup
+        The rep's stance (for drawing its feet and zones).
+    """
+
+    file: str
+    rep: Rep
+    rel_t_s: np.ndarray
+    ap_mm: np.ndarray
+    ml_mm: np.ndarray
+    load_kg: np.ndarray
+    path_xy_mm: np.ndarray
+    stance: StanceSetup
+
+
+def align_rep(
+    series: PlateSeries,
+    rep: Rep,
+    file: str = "",
+    before_s: float = ALIGN_BEFORE_S,
+    after_s: float = ALIGN_AFTER_S,
+    points: int = ALIGN_POINTS,
+) -> AlignedRep:
+    """``rep`` of ``series`` resampled on a common time axis about its bottom."""
+    rel = np.linspace(-before_s, after_s, points)
+    t = series.t_s
+    at = rep.bottom_s + rel
+
+    def resampled(y: np.ndarray) -> np.ndarray:
+        return np.interp(at, t, y, left=np.nan, right=np.nan)
+
+    i0 = int(np.searchsorted(t, rep.start_s))
+    ref = series.cop_mm[min(i0, len(series) - 1)]
+    ap = resampled(series.cop_mm[:, 1]) - ref[1]
+    ml = resampled(series.cop_mm[:, 0]) - ref[0]
+    load = resampled(series.fz_n) / G_M_S2
+    i1 = int(np.searchsorted(t, rep.lockout_s, side="right"))
+    path = series.cop_mm[i0:i1]
+    path = path[np.isfinite(path).all(axis=1)]
+    if path.shape[0] > points:
+        path = path[:: int(np.ceil(path.shape[0] / points))]
+    return AlignedRep(file, rep, rel, ap, ml, load, path, stance_at(series, rep.start_s))
+
+
+@dataclass
+class Overlays:
+    """Every rep of the reviewed files aligned at its bottom, grouped by lead side.
+
+    Attributes
+    ----------
+    by_side : dict of str to list of AlignedRep
+        ``left`` (kickstand-left), ``right`` (kickstand-right) and ``bilateral``.
+    asymmetry : Asymmetry
+        Left against right lateral shift (:func:`analysis.reps.lateral_asymmetry`).
+    """
+
+    by_side: dict[str, list[AlignedRep]] = field(default_factory=dict)
+    asymmetry: Asymmetry | None = None
+
+    def summary(self) -> str:
+        """Left against right in one sentence."""
+        a = self.asymmetry
+        if a is None or (a.left_mean_mm is None and a.right_mean_mm is None):
+            return "no kickstand reps: nothing to compare left against right"
+        if a.left_mean_mm is None:
+            return "only right-lead reps: record the left-lead side too to compare them"
+        if a.right_mean_mm is None:
+            return "only left-lead reps: record the right-lead side too to compare them"
+        text = (
+            f"hips shift {a.left_mean_mm:.0f} mm toward the left lead and "
+            f"{a.right_mean_mm:.0f} mm toward the right"
+        )
+        if a.index_pct is not None:
+            text += f": asymmetry {a.index_pct:.0f} %"
+            text += f" (more than the {a.threshold_pct:.0f} % limit)" if a.flag else ""
+        return text
+
+
+def side_of(stance: str) -> str:
+    """``left``, ``right`` or ``bilateral``: which foot leads."""
+    return stance.removeprefix("kickstand-") if stance.startswith("kickstand-") else "bilateral"
+
+
+def overlays(reports: list[FileReport], thresholds: Thresholds | None = None) -> Overlays:
+    """The overlays of several files (one per side is how people record)."""
+    thresholds = thresholds or Thresholds()
+    out = Overlays(by_side={"left": [], "right": [], "bilateral": []})
+    reps: list[Rep] = []
+    for report in reports:
+        if report.series is None:
+            continue
+        for rep in report.reps:
+            out.by_side[side_of(rep.stance)].append(align_rep(report.series, rep, report.file))
+            reps.append(rep)
+    out.asymmetry = lateral_asymmetry(reps, thresholds.asymmetry_flag_pct)
+    return out
