@@ -16,9 +16,11 @@ import numpy as np
 
 from analysis.edits import active_edits, edit_key
 from analysis.report import FileReport
-from analysis.reps import Asymmetry, Rep, Thresholds, lateral_asymmetry
+from analysis.reps import CUES, FAULT_NAMES, Asymmetry, Rep, Thresholds, lateral_asymmetry
 from analysis.stance import StanceSetup, stance_timeline
+from analysis.sway import SwayMetrics, sway_metrics, sway_stretch
 from daq.calibration import G_M_S2
+from daq.errors import MidfootError
 from daq.events import (
     CalibrationChanged,
     Disconnected,
@@ -40,6 +42,9 @@ ALIGN_AFTER_S = 2.0
 ALIGN_POINTS = 400
 # A step this many times the median sample period is a gap in the recording.
 GAP_FACTOR = 5.0
+# Quiet standing worth sway metrics: at least this long, clear of reps by this margin.
+QUIET_MIN_S = 3.0
+QUIET_MARGIN_S = 0.5
 
 
 # -- the rep table --------------------------------------------------------------------------
@@ -259,6 +264,10 @@ def align_rep(
     ap = resampled(series.cop_mm[:, 1]) - ref[1]
     ml = resampled(series.cop_mm[:, 0]) - ref[0]
     load = resampled(series.fz_n) / G_M_S2
+    # Stepping off the plate after the last rep is not part of the rep.
+    standing = float(np.nanmedian(load)) if np.isfinite(load).any() else np.nan
+    off = ~(load > 0.5 * standing)
+    ap[off], ml[off], load[off] = np.nan, np.nan, np.nan
     i1 = int(np.searchsorted(t, rep.lockout_s, side="right"))
     path = series.cop_mm[i0:i1]
     path = path[np.isfinite(path).all(axis=1)]
@@ -286,13 +295,13 @@ class Overlays:
         """Left against right in one sentence."""
         a = self.asymmetry
         if a is None or (a.left_mean_mm is None and a.right_mean_mm is None):
-            return "no kickstand reps: nothing to compare left against right"
+            return "No kickstand reps: nothing to compare left against right"
         if a.left_mean_mm is None:
-            return "only right-lead reps: record the left-lead side too to compare them"
+            return "Only right-lead reps: record the left-lead side too to compare them"
         if a.right_mean_mm is None:
-            return "only left-lead reps: record the right-lead side too to compare them"
+            return "Only left-lead reps: record the right-lead side too to compare them"
         text = (
-            f"hips shift {a.left_mean_mm:.0f} mm toward the left lead and "
+            f"Hips shift {a.left_mean_mm:.0f} mm toward the left lead and "
             f"{a.right_mean_mm:.0f} mm toward the right"
         )
         if a.index_pct is not None:
@@ -318,4 +327,104 @@ def overlays(reports: list[FileReport], thresholds: Thresholds | None = None) ->
             out.by_side[side_of(rep.stance)].append(align_rep(report.series, rep, report.file))
             reps.append(rep)
     out.asymmetry = lateral_asymmetry(reps, thresholds.asymmetry_flag_pct)
+    return out
+
+
+# -- sway of a stretch ------------------------------------------------------------------------
+def sway_of_stretch(
+    series: PlateSeries, start_s: float, end_s: float
+) -> tuple[SwayMetrics, str | None]:
+    """Sway metrics of ``start_s..end_s`` of a recording, with the movement warning.
+
+    A plate's HX711s convert on their own clock, so its sample times jitter by up to a
+    third of a period; the spectral metrics need even steps, so a stretch without gaps is
+    resampled (linearly) at its mean rate first.
+
+    Raises
+    ------
+    MidfootError
+        The stretch holds a gap, too few samples, or nobody on the plate.
+    """
+    lo, hi = sorted((float(start_s), float(end_s)))
+    part = series.between(lo, hi)
+    for a, b in gaps_s(part):
+        raise MidfootError(
+            f"the stretch {lo:.1f}-{hi:.1f} s holds a {b - a:.1f} s gap in the recording "
+            f"(at {a:.1f} s): choose a stretch without one"
+        )
+    if len(part) >= 3:
+        even_t = np.linspace(part.t_s[0], part.t_s[-1], len(part))
+        cop = np.column_stack([np.interp(even_t, part.t_s, part.cop_mm[:, k]) for k in range(2)])
+        part = PlateSeries.from_arrays(
+            even_t, np.interp(even_t, part.t_s, part.fz_n), cop, meta=part.meta
+        )
+    stretch = sway_stretch(part)
+    return sway_metrics(stretch.ap_mm, stretch.ml_mm, stretch.fs_hz), stretch.warning
+
+
+@dataclass(frozen=True)
+class QuietSway:
+    """Sway of one stretch of quiet standing between reps."""
+
+    file: str
+    start_s: float
+    end_s: float
+    metrics: SwayMetrics
+
+
+def quiet_sway(report: FileReport) -> QuietSway | None:
+    """Sway of the longest stretch of one file where the person stood still, if any.
+
+    Candidates are the stretches with someone on the plate and no rep (clear of each rep by
+    :data:`QUIET_MARGIN_S`); the longest one of at least :data:`QUIET_MIN_S` that
+    :func:`analysis.sway.sway_stretch` does not call movement is measured.
+    """
+    series = report.series
+    if series is None or len(series) < 3:
+        return None
+    on = np.isfinite(series.cop_mm).all(axis=1)
+    busy = np.zeros(len(series), dtype=bool)
+    for rep in report.reps:
+        lo = np.searchsorted(series.t_s, rep.start_s - QUIET_MARGIN_S)
+        end = rep.lockout_s + QUIET_MARGIN_S
+        hi = np.searchsorted(series.t_s, end)
+        busy[lo:hi] = True
+    free = on & ~busy
+    edges = np.diff(np.concatenate([[0], free.astype(np.int8), [0]]))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    spans = sorted(
+        ((series.t_s[b - 1] - series.t_s[a], a, b) for a, b in zip(starts, ends, strict=True)),
+        reverse=True,
+    )
+    for length, a, b in spans:
+        if length < QUIET_MIN_S:
+            break
+        # Stepping on or off settles over the first and last half second.
+        t0, t1 = series.t_s[a] + QUIET_MARGIN_S, series.t_s[b - 1] - QUIET_MARGIN_S
+        try:
+            metrics, warning = sway_of_stretch(series, t0, t1)
+        except MidfootError:
+            continue
+        if warning is None:
+            return QuietSway(report.file, float(t0), float(t1), metrics)
+    return None
+
+
+# -- cues in plain words -------------------------------------------------------------------------
+def cue_sentences(reps: list[Rep]) -> list[str]:
+    """What to tell the athlete about these reps, one sentence per fault seen (or praise)."""
+    if not reps:
+        return ["No reps were found in this recording."]
+    out = []
+    n = len(reps)
+    for name in FAULT_NAMES:
+        k = sum(1 for r in reps if name in r.fault_names)
+        if k:
+            cue = CUES[name]
+            out.append(f"{k} of {n} reps: {cue[0].upper()}{cue[1:]}.")
+    if not out:
+        out.append(
+            f"All {n} reps kept the weight over the midfoot and finished tall: keep it up."
+        )
     return out

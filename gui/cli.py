@@ -49,6 +49,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyse": ("analyse", "analyse hinge reps in recordings"),
     "sway": ("sway", "balance (sway) metrics of a still stretch"),
     "export": ("export", "export a recording as C3D or CSV for lab tools"),
+    "review": ("review", "review recordings: timeline, reps, overlays, edits, exports"),
+    "report": ("report", "write an HTML report of recordings for the athlete"),
 }
 
 

@@ -25,14 +25,14 @@ from analysis.review import (
     Mark,
     Overlays,
     RepRow,
-    gaps_s,
     overlays,
     rep_rows,
     stance_at,
+    sway_of_stretch,
     timeline_marks,
 )
 from analysis.stance import STANCES, stance_timeline
-from analysis.sway import SwayMetrics, sway_metrics, sway_stretch
+from analysis.sway import SwayMetrics
 from daq.annotate import append_events, writable_reason
 from daq.calibration import G_M_S2
 from daq.errors import MidfootError
@@ -431,30 +431,8 @@ class ReviewModel:
         return None
 
     def sway(self, start_s: float, end_s: float) -> tuple[SwayMetrics, str | None]:
-        """Sway metrics of a stretch of the current file, with the movement warning.
-
-        A plate's HX711s convert on their own clock, so its sample times jitter by up to a
-        third of a period; the spectral metrics need even steps, so a stretch without gaps
-        is resampled (linearly) at its mean rate first.
-        """
-        lo, hi = sorted((float(start_s), float(end_s)))
-        part = self.file.series.between(lo, hi)
-        for a, b in gaps_s(part):
-            raise MidfootError(
-                f"the stretch {lo:.1f}-{hi:.1f} s holds a {b - a:.1f} s gap in the recording "
-                f"(at {a:.1f} s): choose a stretch without one"
-            )
-        if len(part) >= 3:
-            even_t = np.linspace(part.t_s[0], part.t_s[-1], len(part))
-            cop = np.column_stack(
-                [np.interp(even_t, part.t_s, part.cop_mm[:, k]) for k in range(2)]
-            )
-            part = PlateSeries.from_arrays(
-                even_t, np.interp(even_t, part.t_s, part.fz_n), cop, meta=part.meta
-            )
-        stretch = sway_stretch(part)
-        metrics = sway_metrics(stretch.ap_mm, stretch.ml_mm, stretch.fs_hz)
-        return metrics, stretch.warning
+        """Sway metrics of a stretch of the current file, with the movement warning."""
+        return sway_of_stretch(self.file.series, start_s, end_s)
 
     def session_report(self) -> SessionReport:
         """The report of every open file (as ``midfoot analyse`` gives it)."""
