@@ -256,7 +256,12 @@ def align_rep(
     t = series.t_s
     at = rep.bottom_s + rel
 
+    bad = ~series.valid
+
     def resampled(y: np.ndarray) -> np.ndarray:
+        # An HX711 glitch sample is not a measurement: it is a gap, not a spike.
+        if bad.any():
+            y = np.where(bad, np.nan, y)
         return np.interp(at, t, y, left=np.nan, right=np.nan)
 
     i0 = int(np.searchsorted(t, rep.start_s))
@@ -270,7 +275,7 @@ def align_rep(
     ap[off], ml[off], load[off] = np.nan, np.nan, np.nan
     i1 = int(np.searchsorted(t, rep.lockout_s, side="right"))
     path = series.cop_mm[i0:i1]
-    path = path[np.isfinite(path).all(axis=1)]
+    path = path[np.isfinite(path).all(axis=1) & series.valid[i0:i1]]
     if path.shape[0] > points:
         path = path[:: int(np.ceil(path.shape[0] / points))]
     return AlignedRep(file, rep, rel, ap, ml, load, path, stance_at(series, rep.start_s))

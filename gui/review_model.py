@@ -123,6 +123,8 @@ class ReviewCursor:
         """Move to ``t_s`` (clamped to the file)."""
         if math.isfinite(t_s):
             self.position_s = float(min(max(t_s, self.start_s), self.end_s))
+            if self.at_end:
+                self.playing = False
 
     def advance(self, wall_s: float) -> float:
         """Move on by ``wall_s`` seconds of wall clock while playing; the new position."""
@@ -243,14 +245,24 @@ def _stamp(path: Path) -> tuple[int, int]:
 
 
 def _traces(series: PlateSeries) -> dict[str, PeakPyramid]:
+    """Peak pyramids of the traces, with HX711 glitch samples left out (not measurements)."""
     t = series.t_s
+    bad = ~series.valid
+
+    def clean(y: np.ndarray) -> np.ndarray:
+        if not bad.any():
+            return y
+        y = np.array(y, dtype=np.float64)
+        y[bad] = np.nan
+        return y
+
     out = {
-        "ap_mm": PeakPyramid(t, series.cop_mm[:, 1]),
-        "ml_mm": PeakPyramid(t, series.cop_mm[:, 0]),
-        "load_kg": PeakPyramid(t, series.fz_n / G_M_S2),
+        "ap_mm": PeakPyramid(t, clean(series.cop_mm[:, 1])),
+        "ml_mm": PeakPyramid(t, clean(series.cop_mm[:, 0])),
+        "load_kg": PeakPyramid(t, clean(series.fz_n / G_M_S2)),
     }
     for k in range(series.n_cells):
-        out[f"cell{k}_kg"] = PeakPyramid(t, series.force_n[:, k] / G_M_S2)
+        out[f"cell{k}_kg"] = PeakPyramid(t, clean(series.force_n[:, k] / G_M_S2))
     return out
 
 
