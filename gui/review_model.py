@@ -54,8 +54,8 @@ SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 # The plate view's trail: the CoP of the last moments before the cursor.
 TRAIL_S = 2.0
 # Peak envelopes are kept at bin sizes of powers of this; a view picks the coarsest level
-# that still has two bins per pixel.
-PYRAMID_BASE = 4
+# that still has a bin per pixel (so it draws 2-4 points per pixel).
+PYRAMID_BASE = 2
 
 
 class ReviewCursor:
@@ -143,8 +143,8 @@ class PeakPyramid:
     """Min/max envelopes of one long trace, so any view of it draws in constant time.
 
     Level k holds, for bins of ``PYRAMID_BASE ** k`` samples, each bin's minimum and
-    maximum; a view of a few thousand pixels reads a level with about two bins per pixel
-    and draws both ends of each bin, so a one-sample spike is never lost.
+    maximum; a view reads the coarsest level with at least one bin per pixel and draws
+    both ends of each bin, so a one-sample spike is never lost.
 
     Parameters
     ----------
@@ -173,7 +173,7 @@ class PeakPyramid:
         level = 0
         for k, (t, _, _) in enumerate(self.levels):
             i0, i1 = np.searchsorted(t, [t0_s, t1_s])
-            if i1 - i0 >= 2 * pixels:
+            if i1 - i0 >= pixels:
                 level = k
             else:
                 break

@@ -56,6 +56,17 @@ MARK_RGB = {
 OTHER_MARK_RGB = (200, 140, 255)
 
 
+def _blend(rgb: tuple[int, int, int], alpha: int) -> QtGui.QColor:
+    """``rgb`` at ``alpha`` over the background, as an opaque colour.
+
+    Opaque fills are several times cheaper to paint than translucent ones, and the bands
+    lie under everything else.
+    """
+    a = alpha / 255.0
+    mixed = (int(round(a * c + (1 - a) * b)) for c, b in zip(rgb, BACKGROUND, strict=True))
+    return QtGui.QColor(*mixed)
+
+
 class SpanBands(pg.GraphicsObject):
     """Shaded time spans (reps, gaps, a selection) of one plot, painted as one item."""
 
@@ -66,11 +77,9 @@ class SpanBands(pg.GraphicsObject):
         self._rect = QtCore.QRectF()
 
     def set_spans(self, spans: list[tuple[float, float, tuple[int, int, int], int]]) -> None:
-        """Spans as (start s, end s, colour, alpha 0-255)."""
+        """Spans as (start s, end s, colour, alpha 0-255 over the background)."""
         self.prepareGeometryChange()
-        self._spans = [
-            (a, b, QtGui.QBrush(QtGui.QColor(*rgb, alpha))) for a, b, rgb, alpha in spans
-        ]
+        self._spans = [(a, b, QtGui.QBrush(_blend(rgb, alpha))) for a, b, rgb, alpha in spans]
         self._update_rect()
 
     def set_y_span(self, lo: float, hi: float) -> None:
@@ -226,6 +235,11 @@ class ReviewWindow(QtWidgets.QMainWindow):
         layout.addLayout(left, 3)
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground(BACKGROUND)
+        # A pan or zoom moves everything: one full repaint is cheaper than Qt clipping every
+        # item against many dirty rectangles.
+        self.canvas.setViewportUpdateMode(
+            QtWidgets.QGraphicsView.ViewportUpdateMode.FullViewportUpdate
+        )
         left.addWidget(self.canvas, 3)
         self.plots: list[pg.PlotItem] = []
         self.bands: list[SpanBands] = []
@@ -233,7 +247,8 @@ class ReviewWindow(QtWidgets.QMainWindow):
         for row, label in enumerate(("CoP (mm)", "load (kg)", "cells (kg)")):
             plot = self.canvas.addPlot(row=row, col=0, viewBox=_TimeAxisBox(self))
             plot.setLabel("left", label)
-            plot.showGrid(x=True, y=True, alpha=0.15)
+            # No grid: its lines are redrawn across every plot on every pan and zoom, which
+            # costs more than all the curves (bench/bench_review.py).
             plot.setMenuEnabled(False)
             plot.hideButtons()
             plot.getAxis("left").setWidth(52)
@@ -253,6 +268,10 @@ class ReviewWindow(QtWidgets.QMainWindow):
             self.bands.append(bands)
             self.cursor_lines.append(line)
         self.plots[-1].setLabel("bottom", "time (s)")
+        for plot in self.plots[:-1]:
+            # One time axis, at the bottom: the others would be redrawn on every pan for
+            # the same numbers.
+            plot.hideAxis("bottom")
         self.plots[0].addLegend(offset=(8, -4), labelTextColor=MUTED, colCount=2)
         self.ap_curve = TraceCurve(pen=pg.mkPen(AP_RGB, width=1), connect="finite")
         self.ml_curve = TraceCurve(pen=pg.mkPen(ML_RGB, width=1), connect="finite")
@@ -336,6 +355,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self._draw_marks(f.marks)
         self._fill_table()
         self._draw_overlays()
+        self._set_y_ranges()
         t = series.t_s
         self.plots[0].getViewBox().setLimits(xMin=t[0] - 5, xMax=t[-1] + 5)
         self.plots[0].setXRange(float(t[0]), float(t[-1]), padding=0.01)
@@ -348,6 +368,33 @@ class ReviewWindow(QtWidgets.QMainWindow):
             f"{f.name}: {athlete}, {len(f.rows)} reps, {series.duration_s:.0f} s"
             + (f". {problem}" if problem else "")
         )
+
+    def _set_y_ranges(self) -> None:
+        """Each plot's y range from the whole file, fixed while panning and zooming.
+
+        A y range that followed the view would re-lay out the axes on every frame, and the
+        traces would jump in scale as one pans.
+        """
+        traces = self.model.file.traces
+        groups = (
+            ["ap_mm", "ml_mm"],
+            ["load_kg"],
+            [f"cell{k}_kg" for k in range(len(self.cell_curves))],
+        )
+        for plot, names in zip(self.plots, groups, strict=True):
+            values = [traces[n].levels[-1][1:] for n in names if n in traces]
+            if not values:
+                continue
+            data = np.concatenate([np.concatenate(v) for v in values])
+            data = data[np.isfinite(data)]
+            if not data.size:
+                continue
+            lo, hi = float(data.min()), float(data.max())
+            if names != ["ap_mm", "ml_mm"]:
+                lo = min(lo, 0.0)
+            pad = 0.05 * max(hi - lo, 1.0)
+            plot.enableAutoRange(y=False)
+            plot.setYRange(lo - pad, hi + pad, padding=0)
 
     def _draw_marks(self, marks: list[Mark]) -> None:
         spans: list[tuple[float, float, tuple[int, int, int], int]] = []
@@ -438,8 +485,6 @@ class ReviewWindow(QtWidgets.QMainWindow):
             finite = y[np.isfinite(y)]
             lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
             curve.set_trace(x, y, lo, hi)
-        for plot in self.plots:
-            plot.enableAutoRange(y=True)
         visible = [lab for t, lab in self._rep_labels if x0 <= t <= x1]
         show = bool(len(visible) <= MAX_LABELS)
         top = self.plots[0].viewRange()[1][1]
