@@ -253,10 +253,14 @@ def align_rep(
 ) -> AlignedRep:
     """``rep`` of ``series`` resampled on a common time axis about its bottom."""
     rel = np.linspace(-before_s, after_s, points)
-    t = series.t_s
     at = rep.bottom_s + rel
-
-    bad = ~series.valid
+    # Only the rep's own stretch is read: a rep of an hour-long file costs what one of a
+    # minute does.
+    lo = max(int(np.searchsorted(series.t_s, min(at[0], rep.start_s))) - 1, 0)
+    hi = min(int(np.searchsorted(series.t_s, max(at[-1], rep.lockout_s))) + 2, len(series))
+    part = series.slice(lo, hi)
+    t = part.t_s
+    bad = ~part.valid
 
     def resampled(y: np.ndarray) -> np.ndarray:
         # An HX711 glitch sample is not a measurement: it is a gap, not a spike.
@@ -265,17 +269,17 @@ def align_rep(
         return np.interp(at, t, y, left=np.nan, right=np.nan)
 
     i0 = int(np.searchsorted(t, rep.start_s))
-    ref = series.cop_mm[min(i0, len(series) - 1)]
-    ap = resampled(series.cop_mm[:, 1]) - ref[1]
-    ml = resampled(series.cop_mm[:, 0]) - ref[0]
-    load = resampled(series.fz_n) / G_M_S2
+    ref = part.cop_mm[min(i0, len(part) - 1)]
+    ap = resampled(part.cop_mm[:, 1]) - ref[1]
+    ml = resampled(part.cop_mm[:, 0]) - ref[0]
+    load = resampled(part.fz_n) / G_M_S2
     # Stepping off the plate after the last rep is not part of the rep.
     standing = float(np.nanmedian(load)) if np.isfinite(load).any() else np.nan
     off = ~(load > 0.5 * standing)
     ap[off], ml[off], load[off] = np.nan, np.nan, np.nan
     i1 = int(np.searchsorted(t, rep.lockout_s, side="right"))
-    path = series.cop_mm[i0:i1]
-    path = path[np.isfinite(path).all(axis=1) & series.valid[i0:i1]]
+    path = part.cop_mm[i0:i1]
+    path = path[np.isfinite(path).all(axis=1) & part.valid[i0:i1]]
     if path.shape[0] > points:
         path = path[:: int(np.ceil(path.shape[0] / points))]
     return AlignedRep(file, rep, rel, ap, ml, load, path, stance_at(series, rep.start_s))

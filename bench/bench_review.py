@@ -136,15 +136,20 @@ def bench_open(path: Path) -> tuple[float, object, object]:
     from gui.review_model import ReviewModel
     from gui.review_window import ReviewWindow
 
+    # Imports and the Qt application are the program starting, not the file opening.
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     t0 = time.perf_counter()
-    model = ReviewModel([path])
+    model = ReviewModel([path], analyse=False)  # as `midfoot review` opens files
     window = ReviewWindow(model)
     window.resize(1600, 1000)
     window.show()
     app.processEvents()
     paint(window.canvas.viewport())
-    return time.perf_counter() - t0, window, app
+    drawn_s = time.perf_counter() - t0
+    window.wait_for_analysis()
+    app.processEvents()
+    paint(window.canvas.viewport())
+    return drawn_s, time.perf_counter() - t0, window, app
 
 
 def bench_open_baseline(path: Path) -> tuple[float, object]:
@@ -152,7 +157,7 @@ def bench_open_baseline(path: Path) -> tuple[float, object]:
 
     from daq.reader import read_recording
 
-    t0 = time.perf_counter()
+    t0 = time.perf_counter()  # pyqtgraph and the reader imported before, as for the review
     s = read_recording(path)
     canvas = pg.GraphicsLayoutWidget()
     canvas.resize(1200, 800)
@@ -219,10 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     path = make_recording(ROOT / "build" / "bench" / f"review_{args.minutes}min.h5", args.minutes)
     print(f"recording: {path.name}, {path.stat().st_size / 1e6:.0f} MB, "
           f"{args.minutes} min at {RATE_HZ} Hz x {CHANNELS} channels")
-    open_s, window, app = bench_open(path)
+    open_s, reps_s, window, app = bench_open(path)
     n = len(window.model.file.series)
-    print(f"open and draw   review {open_s:6.2f} s   ({n} samples, "
-          f"{len(window.model.file.rows)} reps)  target < {TARGETS['open_s']:g} s")
+    print(f"open and draw   review {open_s:6.2f} s   ({n} samples)  target < "
+          f"{TARGETS['open_s']:g} s")
+    print(f"                ... with the {len(window.model.file.rows)} reps analysed and "
+          f"drawn {reps_s:6.2f} s")
     base_open_s, held = bench_open_baseline(path)
     print(f"                plain pyqtgraph, every sample {base_open_s:6.2f} s")
     fps = bench_fps(window, app, args.frames)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import uuid
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,8 +53,8 @@ SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 # The plate view's trail: the CoP of the last moments before the cursor.
 TRAIL_S = 2.0
 # Peak envelopes are kept at bin sizes of powers of this; a view picks the coarsest level
-# that still has a bin per pixel (so it draws 2-4 points per pixel).
-PYRAMID_BASE = 2
+# that still has a bin per pixel (so it draws 2-8 points per pixel).
+PYRAMID_BASE = 4
 
 
 class ReviewCursor:
@@ -139,6 +138,14 @@ class ReviewCursor:
         self.end_s = float(max(end_s, self.start_s))
 
 
+def _pairwise(op: np.ufunc, x: np.ndarray) -> np.ndarray:
+    """``op`` over each run of :data:`PYRAMID_BASE` samples (strided views, no copies)."""
+    out = x[0::PYRAMID_BASE].copy()
+    for k in range(1, PYRAMID_BASE):
+        op(out, x[k::PYRAMID_BASE], out=out)
+    return out
+
+
 class PeakPyramid:
     """Min/max envelopes of one long trace, so any view of it draws in constant time.
 
@@ -159,11 +166,9 @@ class PeakPyramid:
         lo, hi, t = y, y, self.t_s
         while t.shape[0] > 2 * PYRAMID_BASE:
             n = (t.shape[0] // PYRAMID_BASE) * PYRAMID_BASE
-            with warnings.catch_warnings():
-                # All-NaN bins (nobody on the plate) stay NaN: a gap in the line.
-                warnings.simplefilter("ignore", RuntimeWarning)
-                lo = np.nanmin(lo[:n].reshape(-1, PYRAMID_BASE), axis=1)
-                hi = np.nanmax(hi[:n].reshape(-1, PYRAMID_BASE), axis=1)
+            # fmin/fmax skip NaN (nobody on the plate) unless a whole bin is NaN: a gap.
+            lo = _pairwise(np.fmin, lo[:n])
+            hi = _pairwise(np.fmax, hi[:n])
             t = t[:n:PYRAMID_BASE]
             self.levels.append((t, lo, hi))
 
@@ -229,6 +234,7 @@ class ReviewFile:
     problem: str | None = None
     stamp: tuple[int, int] = (0, 0)
     traces: dict[str, PeakPyramid] = field(default_factory=dict)
+    analysed: bool = True
 
     @property
     def name(self) -> str:
@@ -277,6 +283,8 @@ class ReviewModel:
         What a person told (as for :func:`analysis.report.analyse_series_report`).
     thresholds : Thresholds, optional
         Fault limits.
+    analyse : bool
+        Analyse the reps now (False: traces only, until :meth:`analysed` is adopted).
 
     Raises
     ------
@@ -289,25 +297,41 @@ class ReviewModel:
         paths: list[str | Path],
         overrides: dict[str, object] | None = None,
         thresholds: Thresholds | None = None,
+        analyse: bool = True,
     ) -> None:
         if not paths:
             raise MidfootError("give at least one recording to review")
         self.overrides = dict(overrides or {})
         self.thresholds = thresholds or Thresholds()
-        self.files = [self._load(Path(p)) for p in paths]
+        self.files = [self._load(Path(p), analyse) for p in paths]
         self.current = 0
         self.cursor = self._new_cursor()
 
     # -- files ----------------------------------------------------------------------------
-    def _load(self, path: Path) -> ReviewFile:
+    def _load(self, path: Path, analyse: bool = True) -> ReviewFile:
         stamp = _stamp(path)
         series = read_recording(path, plate=self.overrides.get("plate") or None)  # type: ignore[arg-type]
+        return self._build(path, series, stamp, analyse)
+
+    def _build(
+        self,
+        path: Path,
+        series: PlateSeries,
+        stamp: tuple[int, int],
+        analyse: bool,
+        traces: dict[str, PeakPyramid] | None = None,
+    ) -> ReviewFile:
         problem = None
-        try:
-            report = analyse_series_report(series, self.overrides, self.thresholds)
-        except MidfootError as exc:
-            # A file just started (or CoP only) still shows its traces; it says why no reps.
-            problem = str(exc)
+        report = None
+        if analyse:
+            try:
+                report = analyse_series_report(series, self.overrides, self.thresholds)
+            except MidfootError as exc:
+                # A file just started (or CoP only) still shows its traces; it says why.
+                problem = str(exc)
+        else:
+            problem = "analysing the reps..."
+        if report is None:
             report = FileReport(
                 file=str(path),
                 stance=stance_timeline(series, self.overrides).initial,
@@ -328,8 +352,26 @@ class ReviewModel:
             rows=rep_rows(report),
             problem=problem,
             stamp=stamp,
-            traces=_traces(shown),
+            traces=traces if traces is not None else _traces(shown),
+            analysed=analyse,
         )
+
+    def analysed(self, index: int) -> ReviewFile:
+        """File ``index`` with its reps analysed (safe to call from a worker thread).
+
+        Opened with ``analyse=False`` a file shows its traces at once; the window runs
+        this in the background and hands the result to :meth:`adopt`.
+        """
+        f = self.files[index]
+        if f.analysed:
+            return f
+        # Not analysed yet, so its series is as read (stance edits not yet applied).
+        return self._build(f.path, f.series, f.stamp, True, f.traces)
+
+    def adopt(self, index: int, analysed: ReviewFile) -> None:
+        """Use ``analysed`` (from :meth:`analysed`) for file ``index``."""
+        if self.files[index].stamp == analysed.stamp:
+            self.files[index] = analysed
 
     @property
     def file(self) -> ReviewFile:

@@ -13,6 +13,7 @@ module only draws it and forwards the person's actions.
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -174,6 +175,8 @@ class ReviewWindow(QtWidgets.QMainWindow):
         outer.addWidget(self.tabs, 1)
         self.tabs.addTab(self._timeline_tab(), "Timeline")
         self.tabs.addTab(self._overlay_tab(), "Overlays")
+        self._overlays_stale = True
+        self.tabs.currentChanged.connect(self._show_tab)
         self.message = QtWidgets.QLabel("")
         self.message.setWordWrap(True)
         self.message.setStyleSheet(f"color: {css(MUTED)};")
@@ -184,7 +187,46 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self._tick)
         self.timer.start()
+        # Files opened without their analysis (an hour takes seconds) show their traces at
+        # once; the reps arrive from a worker thread, which only computes (never draws).
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: dict[int, Future] = {}
+        unanalysed = [k for k, f in enumerate(model.files) if not f.analysed]
+        if unanalysed:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="review-analysis")
+            self._pending = {k: self._pool.submit(model.analysed, k) for k in unanalysed}
         self.load_file()
+
+    def _adopt_finished(self, wait: bool = False) -> None:
+        for k, future in list(self._pending.items()):
+            if not (wait or future.done()):
+                continue
+            del self._pending[k]
+            try:
+                self.model.adopt(k, future.result())
+            except MidfootError as exc:
+                self.message.setText(str(exc))
+                continue
+            if k == self.model.current:
+                view = self.plots[0].viewRange()[0]
+                self.load_file()
+                self.plots[0].setXRange(*view, padding=0)
+            elif self.tabs.currentIndex() == 1:
+                self._draw_overlays()
+        if not self._pending and self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
+    def wait_for_analysis(self) -> None:
+        """Block until every file's reps are in (for a screenshot or a script)."""
+        self._adopt_finished(wait=True)
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt API
+        """Qt: stop the timer; a running analysis finishes in its thread and is dropped."""
+        self.timer.stop()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        super().closeEvent(event)
 
     # -- construction ---------------------------------------------------------------------
     def _button(self, text: str, slot: object, tip: str = "") -> QtWidgets.QPushButton:
@@ -354,7 +396,10 @@ class ReviewWindow(QtWidgets.QMainWindow):
             self.plate.set_plate(series.meta.plate)
         self._draw_marks(f.marks)
         self._fill_table()
-        self._draw_overlays()
+        # The overlays are drawn when their tab is shown (an hour holds hundreds of reps).
+        self._overlays_stale = True
+        if self.tabs.currentIndex() == 1:
+            self._draw_overlays()
         self._set_y_ranges()
         t = series.t_s
         self.plots[0].getViewBox().setLimits(xMin=t[0] - 5, xMax=t[-1] + 5)
@@ -442,16 +487,25 @@ class ReviewWindow(QtWidgets.QMainWindow):
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
 
+    def _show_tab(self, index: int) -> None:
+        if index == 1 and self._overlays_stale:
+            self._draw_overlays()
+
     def _draw_overlays(self) -> None:
+        """Every rep aligned at its bottom: one curve per side and quantity (NaN-separated)."""
+        self._overlays_stale = False
         ov = self.model.overlays()
         self.asym_label.setText(ov.summary())
         for key, plot in self.overlay_plots.items():
-            for item in [i for i in plot.listDataItems()]:
+            for item in plot.listDataItems():
                 plot.removeItem(item)
             for side, reps in ov.by_side.items():
-                for a in reps:
-                    plot.plot(a.rel_t_s, getattr(a, key), pen=pg.mkPen(SIDE_RGB[side], width=1),
-                              connect="finite")
+                if not reps:
+                    continue
+                x = np.concatenate([np.append(a.rel_t_s, np.nan) for a in reps])
+                y = np.concatenate([np.append(getattr(a, key), np.nan) for a in reps])
+                item = plot.plot(x, y, pen=pg.mkPen(SIDE_RGB[side], width=1), connect="finite")
+                item.setProperty("reps", len(reps))
         for side, plot in self.path_plots.items():
             plot.clear()
             reps = ov.by_side.get(side, [])
@@ -469,9 +523,13 @@ class ReviewWindow(QtWidgets.QMainWindow):
             for outline in stance.feet_outlines_mm():
                 o = np.vstack([outline, outline[:1]])
                 plot.plot(o[:, 0], o[:, 1], pen=pg.mkPen(TEXT, width=1.5))
-            for a in reps:
-                rgb = FAULT_REP if a.rep.fault_names else SIDE_RGB[side]
-                plot.plot(a.path_xy_mm[:, 0], a.path_xy_mm[:, 1], pen=pg.mkPen(rgb, width=1.2))
+            for faulty in (False, True):
+                chosen = [a for a in reps if bool(a.rep.fault_names) == faulty]
+                if not chosen:
+                    continue
+                xy = np.concatenate([np.vstack([a.path_xy_mm, [np.nan, np.nan]]) for a in chosen])
+                rgb = FAULT_REP if faulty else SIDE_RGB[side]
+                plot.plot(xy[:, 0], xy[:, 1], pen=pg.mkPen(rgb, width=1.2), connect="finite")
 
     def redraw_traces(self) -> None:
         """Draw the traces of the visible stretch at the canvas' width."""
@@ -550,6 +608,8 @@ class ReviewWindow(QtWidgets.QMainWindow):
             self.plots[0].setXRange(mid - span / 2, mid + span / 2, padding=0)
 
     def _tick(self) -> None:
+        if self._pending:
+            self._adopt_finished()
         now = time.monotonic()
         dt, self._last_tick = now - self._last_tick, now
         c = self.model.cursor

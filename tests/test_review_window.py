@@ -166,8 +166,10 @@ def test_overlays_tab_and_png_export(window: ReviewWindow, tmp_path: Path) -> No
     w = window
     w.tabs.setCurrentIndex(1)
     assert "asymmetry" in w.asym_label.text()
-    n_curves = len(w.overlay_plots["ml_mm"].listDataItems())
-    assert n_curves == 6  # every rep of both files
+    curves = w.overlay_plots["ml_mm"].listDataItems()
+    assert sum(c.property("reps") for c in curves) == 6  # every rep of both files
+    x, _ = curves[0].getData()
+    assert np.isnan(x).sum() == curves[0].property("reps")  # one line per rep
     png = w.export_png(tmp_path / "overlays.png", w.tabs.currentWidget())
     image = QtGui.QImage(str(png))
     assert image.width() > 500
@@ -191,3 +193,17 @@ def test_screenshot_command_runs_headless(sessions: list[Path], tmp_path: Path) 
     row = np.array([image.pixel(x, 300) for x in range(0, 1200, 3)])
     assert np.unique(row).size > 5
     assert run_command("review", [str(tmp_path / "none.h5"), "--screenshot", str(png)]) == 2
+
+
+def test_reps_arrive_from_the_background_analysis(qtbot, sessions: list[Path]) -> None:
+    w = ReviewWindow(ReviewModel(sessions, analyse=False))
+    qtbot.addWidget(w)
+    w.show()
+    # The traces are there at once; the table fills when the worker's analysis is adopted.
+    assert w.ap_curve.getData()[0].size > 0
+    qtbot.waitUntil(lambda: w.table.rowCount() == 3, timeout=30000)
+    assert w.model.file.analysed
+    assert "analysing" not in w.message.text()
+    w.file_box.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: w.table.rowCount() == 3, timeout=30000)
+    w.close()

@@ -54,7 +54,8 @@ def run(argv: list[str]) -> int:
 
     from gui.review_model import ReviewModel  # noqa: PLC0415 - Qt only once arguments are good
 
-    model = ReviewModel(args.files, {"stance": args.stance})
+    # The window opens on the traces; the reps follow from a worker thread.
+    model = ReviewModel(args.files, {"stance": args.stance}, analyse=False)
     if not 1 <= args.file <= len(model.files):
         raise MidfootError(f"--file {args.file}: give 1 to {len(model.files)}")
 
@@ -66,6 +67,8 @@ def run(argv: list[str]) -> int:
     pg.setConfigOptions(antialias=True)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     window = ReviewWindow(model)
+    if args.screenshot is not None:
+        window.wait_for_analysis()
     if args.file != 1:
         window.file_box.setCurrentIndex(args.file - 1)
     window.resize(width, height)
