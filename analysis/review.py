@@ -45,6 +45,8 @@ GAP_FACTOR = 5.0
 # Quiet standing worth sway metrics: at least this long, clear of reps by this margin.
 QUIET_MIN_S = 3.0
 QUIET_MARGIN_S = 0.5
+# The longest stretches are tried first; past this many, shorter ones are not worth it.
+QUIET_TRIES = 12
 
 
 # -- the rep table --------------------------------------------------------------------------
@@ -406,7 +408,7 @@ def quiet_sway(report: FileReport) -> QuietSway | None:
         ((series.t_s[b - 1] - series.t_s[a], a, b) for a, b in zip(starts, ends, strict=True)),
         reverse=True,
     )
-    for length, a, b in spans:
+    for length, a, b in spans[:QUIET_TRIES]:
         if length < QUIET_MIN_S:
             break
         # Stepping on or off settles over the first and last half second.

@@ -58,7 +58,12 @@ def _e(text: object) -> str:
 
 
 def _points(xy: np.ndarray) -> str:
-    return " ".join(f"{x:.1f},{y:.1f}" for x, y in xy if math.isfinite(x) and math.isfinite(y))
+    """SVG ``points`` of the finite rows of ``xy``, to 0.1 px."""
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    # Plain floats through one bound format: several times faster than an f-string per pair
+    # (an hour's report draws half a million points).
+    return " ".join(map("{:.1f},{:.1f}".format, xy[:, 0].tolist(), xy[:, 1].tolist()))
 
 
 # -- the foot with a rep's CoP path ------------------------------------------------------------
@@ -170,10 +175,12 @@ def curves_svg(
         parts.append(
             f'<text x="{x:.1f}" y="{height_px - 8}" text-anchor="middle">{t:+.0f} s</text>'
         )
+    # A chart a few hundred pixels wide needs no more than a point every ~3 pixels.
+    step = max(1, len(reps[0].rel_t_s) // (w // 3)) if reps else 1
     for r, v in zip(reps, values, strict=True):
         rgb = SIDE_RGB.get(r.rep.stance.removeprefix("kickstand-"), SIDE_RGB["bilateral"])
         parts.append(
-            f'<polyline points="{_points(px(r.rel_t_s, v))}" fill="none" '
+            f'<polyline points="{_points(px(r.rel_t_s[::step], v[::step]))}" fill="none" '
             f'stroke="{_rgb(rgb)}" stroke-width="1.3" stroke-opacity="0.8"/>'
         )
     parts.append("</svg>")
