@@ -312,8 +312,8 @@ class Overlays:
         if a.right_mean_mm is None:
             return "Only left-lead reps: record the right-lead side too to compare them"
         text = (
-            f"Hips shift {a.left_mean_mm:.0f} mm toward the left lead and "
-            f"{a.right_mean_mm:.0f} mm toward the right"
+            "Mean lateral shift toward the lead foot (negative: away from it): "
+            f"left lead {a.left_mean_mm:.0f} mm, right lead {a.right_mean_mm:.0f} mm"
         )
         if a.index_pct is not None:
             text += f": asymmetry {a.index_pct:.0f} %"
