@@ -42,6 +42,7 @@ from gui.review_model import ReviewModel
 from gui.traces import TraceCurve, cell_name
 
 FRAME_MS = 33
+ANALYSIS_DELAY_MS = 200
 FOLLOW_EVERY_S = 1.0
 # Rep labels are written while fewer than this many reps are in view (else they overlap).
 MAX_LABELS = 40
@@ -191,11 +192,18 @@ class ReviewWindow(QtWidgets.QMainWindow):
         # once; the reps arrive from a worker thread, which only computes (never draws).
         self._pool: ThreadPoolExecutor | None = None
         self._pending: dict[int, Future] = {}
-        unanalysed = [k for k, f in enumerate(model.files) if not f.analysed]
+        self.load_file()
+        # Started once the first frame is up: on a small machine the analysis would
+        # otherwise compete with drawing it.
+        QtCore.QTimer.singleShot(ANALYSIS_DELAY_MS, self._start_analysis)
+
+    def _start_analysis(self) -> None:
+        if self._pool is not None or self._pending:
+            return
+        unanalysed = [k for k, f in enumerate(self.model.files) if not f.analysed]
         if unanalysed:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="review-analysis")
-            self._pending = {k: self._pool.submit(model.analysed, k) for k in unanalysed}
-        self.load_file()
+            self._pending = {k: self._pool.submit(self.model.analysed, k) for k in unanalysed}
 
     def _adopt_finished(self, wait: bool = False) -> None:
         for k, future in list(self._pending.items()):
@@ -219,6 +227,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
 
     def wait_for_analysis(self) -> None:
         """Block until every file's reps are in (for a screenshot or a script)."""
+        self._start_analysis()
         self._adopt_finished(wait=True)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt API
