@@ -25,6 +25,7 @@ from analysis.reps import HingeTiming, Rep, Thresholds, hinge_path, measure_rep
 from analysis.stance import StanceTimeline
 from daq.errors import MidfootError
 from daq.events import (
+    STANCES,
     AthleteSet,
     EditUndone,
     NoteAdded,
@@ -101,8 +102,16 @@ def with_stance_edits(series: PlateSeries) -> PlateSeries:
         The same samples with the stance events edited (the series itself when there are
         no stance edits).
     """
-    edits = [e for e in active_edits(series.events) if isinstance(e, StanceEdited)]
-    if not edits:
+    edits = [
+        e
+        for e in active_edits(series.events)
+        if isinstance(e, StanceEdited)
+        and e.stance in STANCES
+        and math.isfinite(e.start_s)
+        and math.isfinite(e.end_s)
+        and e.start_s < e.end_s
+    ]
+    if not edits or not len(series):
         return series
     t0 = float(series.t_s[0]) if len(series) else 0.0
     foot = series.meta.foot

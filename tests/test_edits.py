@@ -123,3 +123,29 @@ def test_note_undo_by_key(h5: Path) -> None:
     assert [e.text for e in active_edits(events) if isinstance(e, NoteAdded)] == ["felt tired"]
     append_events(h5, [(EditUndone(edit_id=edit_key(note)), 10)])
     assert not [e for e in active_edits(read_recording(h5).events) if isinstance(e, NoteAdded)]
+
+
+def test_hostile_edit_events_do_not_break_the_analysis(h5: Path) -> None:
+    before = analyse_file(h5)
+    with h5py.File(h5, "r+") as f:
+        g = f["events"]
+        texts = [
+            '{"kind": "stance-edited", "sample_index": 0, "start_s": null, "end_s": 5, '
+            '"stance": "kickstand-right"}',
+            '{"kind": "stance-edited", "sample_index": 0, "start_s": 9, "end_s": 2, '
+            '"stance": "kickstand-right"}',
+            '{"kind": "stance-edited", "sample_index": 0, "start_s": 0, "end_s": 50, '
+            '"stance": "on-one-hand"}',
+            '{"kind": "rep-removed", "sample_index": 3, "at_s": null}',
+            '{"kind": "rep-added", "sample_index": 3, "start_s": 1e300, "bottom_s": 1, '
+            '"lockout_s": 2}',
+            '{"kind": "undo", "sample_index": 3}',
+            '{"kind": "athlete", "sample_index": 0, "athlete": ["not", "a", "name"]}',
+        ]
+        k = g["text"].shape[0]
+        g["text"].resize(k + len(texts), axis=0)
+        g["host_t_s"].resize(k + len(texts), axis=0)
+        g["text"][k:] = np.array(texts, dtype=object)
+    after = analyse_file(h5)
+    assert [r.bottom_s for r in after.reps] == [r.bottom_s for r in before.reps]
+    assert [r.stance for r in after.reps] == [r.stance for r in before.reps]
