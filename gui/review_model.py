@@ -172,6 +172,14 @@ class PeakPyramid:
             t = t[:n:PYRAMID_BASE]
             self.levels.append((t, lo, hi))
 
+    def overview(self, max_bins: int = 100_000) -> np.ndarray:
+        """Minima and maxima of the finest level with at most ``max_bins`` bins (for ranges)."""
+        for _, lo, hi in self.levels:
+            if lo.shape[0] <= max_bins:
+                return np.concatenate([lo, hi])
+        _, lo, hi = self.levels[-1]
+        return np.concatenate([lo, hi])
+
     def view(self, t0_s: float, t1_s: float, pixels: int) -> tuple[np.ndarray, np.ndarray]:
         """(x, y) to draw of ``t0_s..t1_s`` at ``pixels`` wide."""
         pixels = max(int(pixels), 16)

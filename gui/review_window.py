@@ -436,17 +436,17 @@ class ReviewWindow(QtWidgets.QMainWindow):
             [f"cell{k}_kg" for k in range(len(self.cell_curves))],
         )
         for plot, names in zip(self.plots, groups, strict=True):
-            values = [traces[n].levels[-1][1:] for n in names if n in traces]
-            if not values:
-                continue
-            data = np.concatenate([np.concatenate(v) for v in values])
+            data = np.concatenate([traces[n].overview() for n in names if n in traces] or [[]])
             data = data[np.isfinite(data)]
             if not data.size:
                 continue
-            lo, hi = float(data.min()), float(data.max())
-            if names != ["ap_mm", "ml_mm"]:
-                lo = min(lo, 0.0)
-            pad = 0.05 * max(hi - lo, 1.0)
+            if names == ["ap_mm", "ml_mm"]:
+                # Stepping on and off swings the CoP of a few newtons across the plate: the
+                # range is where the person stood, not those moments.
+                lo, hi = (float(v) for v in np.percentile(data, [1.0, 99.0]))
+            else:
+                lo, hi = min(float(data.min()), 0.0), float(data.max())
+            pad = 0.08 * max(hi - lo, 1.0)
             plot.enableAutoRange(y=False)
             plot.setYRange(lo - pad, hi + pad, padding=0)
 
