@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
+from pyqtgraph.Qt import QtCore, QtGui, QtTest, QtWidgets
 
 from analysis.review import REP_COLUMNS
 from daq.annotate import append_events
@@ -207,3 +207,51 @@ def test_reps_arrive_from_the_background_analysis(qtbot, sessions: list[Path]) -
     w.file_box.setCurrentIndex(1)
     qtbot.waitUntil(lambda: w.table.rowCount() == 3, timeout=30000)
     w.close()
+
+
+def _drag(view, a: QtCore.QPoint, b: QtCore.QPoint, modifiers) -> None:
+    """A real press, moves and release on the plots' viewport (buttons held while moving)."""
+    vp = view.viewport()
+    left = QtCore.Qt.MouseButton.LeftButton
+    none = QtCore.Qt.MouseButton.NoButton
+
+    def send(kind, pos, button, buttons):
+        event = QtGui.QMouseEvent(
+            kind, QtCore.QPointF(pos), QtCore.QPointF(vp.mapToGlobal(pos)), button, buttons,
+            modifiers,
+        )
+        QtWidgets.QApplication.sendEvent(vp, event)
+
+    send(QtCore.QEvent.Type.MouseButtonPress, a, left, left)
+    for k in range(1, 11):
+        p = a + (b - a) * (k / 10)
+        # pyqtgraph's scene takes at most one drag move per few ms, as a hand makes them.
+        QtTest.QTest.qWait(15)
+        send(QtCore.QEvent.Type.MouseMove, p, none, left)
+    QtTest.QTest.qWait(15)
+    send(QtCore.QEvent.Type.MouseButtonRelease, b, left, none)
+    QtTest.QTest.qWait(15)
+
+
+def test_drag_pans_and_shift_drag_selects(window: ReviewWindow) -> None:
+    w = window
+    w.zoom(0.5)
+    vb = w.plots[1].getViewBox()
+    x0, x1 = w.plots[0].viewRange()[0]
+    y = 40.0
+    a = w.canvas.mapFromScene(vb.mapViewToScene(QtCore.QPointF(x0 + 0.7 * (x1 - x0), y)))
+    b = w.canvas.mapFromScene(vb.mapViewToScene(QtCore.QPointF(x0 + 0.3 * (x1 - x0), y)))
+    _drag(w.canvas, a, b, QtCore.Qt.KeyboardModifier.NoModifier)
+    n0, n1 = w.plots[0].viewRange()[0]
+    assert n0 == pytest.approx(x0 + 0.4 * (x1 - x0), abs=0.05 * (x1 - x0))  # dragged left
+    assert n1 - n0 == pytest.approx(x1 - x0, rel=0.01)
+    s0 = n0 + 0.2 * (n1 - n0)
+    s1 = n0 + 0.6 * (n1 - n0)
+    a = w.canvas.mapFromScene(vb.mapViewToScene(QtCore.QPointF(s0, y)))
+    b = w.canvas.mapFromScene(vb.mapViewToScene(QtCore.QPointF(s1, y)))
+    _drag(w.canvas, a, b, QtCore.Qt.KeyboardModifier.ShiftModifier)
+    assert w.plots[0].viewRange()[0] == pytest.approx([n0, n1])  # no pan
+    assert w.selection is not None
+    assert w.selection[0] == pytest.approx(s0, abs=0.03 * (n1 - n0))
+    assert w.selection[1] == pytest.approx(s1, abs=0.03 * (n1 - n0))
+    assert "Selected" in w.sway_label.text()
