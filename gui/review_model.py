@@ -397,6 +397,25 @@ class ReviewModel:
         self.current = index
         self.cursor = self._new_cursor()
 
+    def grown(self, index: int) -> ReviewFile | None:
+        """File ``index`` read and analysed again if it has grown, else None.
+
+        Safe to call from a worker thread (it only reads); :meth:`take_grown` adopts it.
+        """
+        f = self.files[index]
+        if _stamp(f.path) == f.stamp:
+            return None
+        try:
+            return self._load(f.path)
+        except MidfootError:
+            return None  # caught mid-write: the next look will read it
+
+    def take_grown(self, index: int, fresh: ReviewFile) -> None:
+        """Use ``fresh`` (from :meth:`grown`) for file ``index``; the cursor's end moves on."""
+        self.files[index] = fresh
+        if index == self.current:
+            self.cursor.extend(float(fresh.series.t_s[-1]))
+
     def follow(self) -> bool:
         """Read the current file again if it has grown (a recording in progress).
 
@@ -405,15 +424,10 @@ class ReviewModel:
         bool
             Whether anything changed.
         """
-        f = self.file
-        if _stamp(f.path) == f.stamp:
+        fresh = self.grown(self.current)
+        if fresh is None:
             return False
-        try:
-            fresh = self._load(f.path)
-        except MidfootError:
-            return False  # mid-write: the next look will read it
-        self.files[self.current] = fresh
-        self.cursor.extend(float(fresh.series.t_s[-1]))
+        self.take_grown(self.current, fresh)
         return True
 
     def _reload(self) -> None:

@@ -190,20 +190,28 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self.timer.start()
         # Files opened without their analysis (an hour takes seconds) show their traces at
         # once; the reps arrive from a worker thread, which only computes (never draws).
-        self._pool: ThreadPoolExecutor | None = None
+        # One worker computes (never draws): the analysis of files opened without it, and
+        # re-reading a file that grows (a recording in progress can be an hour long).
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="review-worker")
         self._pending: dict[int, Future] = {}
+        self._started = False
+        self._following: tuple[int, Future] | None = None
         self.load_file()
         # Started once the first frame is up: on a small machine the analysis would
         # otherwise compete with drawing it.
         QtCore.QTimer.singleShot(ANALYSIS_DELAY_MS, self._start_analysis)
 
     def _start_analysis(self) -> None:
-        if self._pool is not None or self._pending:
+        if self._started:
             return
+        self._started = True
         unanalysed = [k for k, f in enumerate(self.model.files) if not f.analysed]
-        if unanalysed:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="review-analysis")
-            self._pending = {k: self._pool.submit(self.model.analysed, k) for k in unanalysed}
+        self._pending = {k: self._pool.submit(self.model.analysed, k) for k in unanalysed}
+
+    def _redraw_keeping_view(self) -> None:
+        view = self.plots[0].viewRange()[0]
+        self.load_file()
+        self.plots[0].setXRange(*view, padding=0)
 
     def _adopt_finished(self, wait: bool = False) -> None:
         for k, future in list(self._pending.items()):
@@ -216,14 +224,26 @@ class ReviewWindow(QtWidgets.QMainWindow):
                 self.message.setText(str(exc))
                 continue
             if k == self.model.current:
-                view = self.plots[0].viewRange()[0]
-                self.load_file()
-                self.plots[0].setXRange(*view, padding=0)
+                self._redraw_keeping_view()
             elif self.tabs.currentIndex() == 1:
                 self._draw_overlays()
-        if not self._pending and self._pool is not None:
-            self._pool.shutdown(wait=False)
-            self._pool = None
+
+    def _follow(self) -> None:
+        """Look for growth of the current file in the worker; adopt what it found."""
+        if self._following is not None:
+            index, future = self._following
+            if not future.done():
+                return
+            self._following = None
+            fresh = future.result()
+            if fresh is not None and not self._pending:
+                self.model.take_grown(index, fresh)
+                if index == self.model.current:
+                    self._redraw_keeping_view()
+            return
+        if not self._pending:
+            index = self.model.current
+            self._following = (index, self._pool.submit(self.model.grown, index))
 
     def wait_for_analysis(self) -> None:
         """Block until every file's reps are in (for a screenshot or a script)."""
@@ -233,8 +253,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt API
         """Qt: stop the timer; a running analysis finishes in its thread and is dropped."""
         self.timer.stop()
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
         super().closeEvent(event)
 
     # -- construction ---------------------------------------------------------------------
@@ -622,12 +641,9 @@ class ReviewWindow(QtWidgets.QMainWindow):
         now = time.monotonic()
         dt, self._last_tick = now - self._last_tick, now
         c = self.model.cursor
-        if now - self._last_follow >= FOLLOW_EVERY_S:
+        if now - self._last_follow >= FOLLOW_EVERY_S or self._following is not None:
             self._last_follow = now
-            if self.model.follow():
-                view = self.plots[0].viewRange()[0]
-                self.load_file()
-                self.plots[0].setXRange(*view, padding=0)
+            self._follow()
         if c.playing:
             c.advance(dt)
             x0, x1 = self.plots[0].viewRange()[0]

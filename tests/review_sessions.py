@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 
@@ -52,3 +53,34 @@ def write_session(rec, path: Path, metadata: dict | None = None, close: bool = T
     recorder.write(rec.block, 1.7e9)
     recorder.close()
     return path
+
+
+# A recorder in another process, as the live app or `midfoot record` would be: it writes
+# half the samples, prints the total, waits for a line on stdin, writes the rest, waits, closes.
+WRITER = """
+import sys
+sys.path.insert(0, sys.argv[2])
+from daq.samples import SampleBlock
+from review_sessions import recording, write_session
+rec = recording("hinge-kickstand-left", seed=61, n_reps=3)
+b = rec.block
+recorder = write_session(rec, sys.argv[1], close=False)
+half = len(b) // 2
+for i0, i1 in ((0, half), (half, len(b))):
+    recorder.write(SampleBlock(b.seq[i0:i1], b.t_us[i0:i1], b.stale[i0:i1], b.counts[i0:i1]), 1.7e9)
+    recorder.maybe_flush(force=True)
+    print(len(b), flush=True)
+    sys.stdin.readline()
+recorder.close()
+"""
+
+
+def growing_writer(path: Path) -> subprocess.Popen:
+    """Start the writer of a file that grows when told (a line on its stdin)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), str(Path(__file__).parent)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from daq.reader import read_recording
 from gui.review_model import PeakPyramid, ReviewCursor, ReviewModel
 
 sys.path.insert(0, str(Path(__file__).parent))
-from review_sessions import recording, write_session  # noqa: E402
+from review_sessions import growing_writer, recording, write_session  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -125,34 +124,10 @@ def test_edits_and_undo_through_the_model(h5: Path) -> None:
         m.remove_rep(float(m.file.series.t_s[0]))
 
 
-WRITER = """
-import sys
-sys.path.insert(0, sys.argv[2])
-from daq.samples import SampleBlock
-from review_sessions import recording, write_session
-rec = recording("hinge-kickstand-left", seed=61, n_reps=3)
-b = rec.block
-recorder = write_session(rec, sys.argv[1], close=False)
-half = len(b) // 2
-for i0, i1 in ((0, half), (half, len(b))):
-    recorder.write(SampleBlock(b.seq[i0:i1], b.t_us[i0:i1], b.stale[i0:i1], b.counts[i0:i1]), 1.7e9)
-    recorder.maybe_flush(force=True)
-    print(len(b), flush=True)
-    sys.stdin.readline()
-recorder.close()
-"""
-
-
 def test_follows_a_file_being_recorded(tmp_path: Path) -> None:
     path = tmp_path / "growing.h5"
     # The recorder in another process, as the live app or `midfoot record` would be.
-    child = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path), str(Path(__file__).parent)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=Path(__file__).resolve().parents[1],
-    )
+    child = growing_writer(path)
     try:
         assert child.stdout is not None
         assert child.stdin is not None

@@ -19,7 +19,7 @@ from gui.review_model import ReviewModel
 from gui.review_window import ReviewWindow
 
 sys.path.insert(0, str(Path(__file__).parent))
-from review_sessions import recording, write_session  # noqa: E402
+from review_sessions import growing_writer, recording, write_session  # noqa: E402
 
 pytestmark = pytest.mark.gui
 ROOT = Path(__file__).resolve().parents[1]
@@ -255,3 +255,31 @@ def test_drag_pans_and_shift_drag_selects(window: ReviewWindow) -> None:
     assert w.selection[0] == pytest.approx(s0, abs=0.03 * (n1 - n0))
     assert w.selection[1] == pytest.approx(s1, abs=0.03 * (n1 - n0))
     assert "Selected" in w.sway_label.text()
+
+
+def test_follows_a_file_being_recorded(qtbot, tmp_path: Path) -> None:
+    path = tmp_path / "growing.h5"
+    child = growing_writer(path)
+    try:
+        assert child.stdout is not None
+        assert child.stdin is not None
+        total = int(child.stdout.readline())
+        w = ReviewWindow(ReviewModel([path], analyse=False))
+        qtbot.addWidget(w)
+        w.show()
+        assert len(w.model.file.series) == total // 2
+        child.stdin.write("\n")
+        child.stdin.flush()
+        child.stdout.readline()
+        # The worker notices the growth within a second or two and the window adopts it.
+        qtbot.waitUntil(lambda: len(w.model.file.series) == total, timeout=30000)
+        assert w.model.cursor.end_s == pytest.approx(float(w.model.file.series.t_s[-1]))
+        qtbot.waitUntil(lambda: w.table.rowCount() == 3, timeout=30000)
+        child.stdin.write("\n")
+        child.stdin.flush()
+        assert child.wait(timeout=60) == 0
+        w.close()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
