@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.analyser import analyse_series
+from analysis.edits import EditedReps, apply_rep_edits, edited_athlete, with_stance_edits
 from analysis.hinge import HingeAnalyser
 from analysis.reps import (
     Asymmetry,
@@ -50,6 +51,12 @@ class FileReport:
     reps: list[Rep]
     body_mass_kg: float | None
     series: PlateSeries | None = field(default=None, repr=False)
+    edits: EditedReps | None = field(default=None, repr=False)
+
+    @property
+    def detected_reps(self) -> list[Rep]:
+        """The detector's own reps, before any review edit."""
+        return self.edits.detected if self.edits is not None else self.reps
 
     @property
     def sets(self) -> list[SetSummary]:
@@ -100,6 +107,9 @@ class SessionReport:
                     "stance_source": f.meta.get("stance_source"),
                     "body_mass_kg": None if f.body_mass_kg is None else round(f.body_mass_kg, 2),
                     "reps": len(f.reps),
+                    "athlete": f.meta.get("athlete", ""),
+                    "detected_reps": len(f.detected_reps),
+                    "edit_problems": [] if f.edits is None else f.edits.problems,
                 }
                 for f in self.files
             ],
@@ -161,16 +171,21 @@ def analyse_series_report(
     """
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     check_analysable(series)
+    # Review edits (analysis/edits.py): stances edited for a stretch feed the detector, and
+    # reps added or removed by a person change its result, which is kept beside.
+    series = with_stance_edits(series)
     timeline = stance_timeline(series, overrides)
     body = _body_mass_kg(series, overrides)
     analyser = HingeAnalyser(timeline.initial, thresholds, body_mass_kg=body)
-    reps = analyse_series(series, timeline, analyser=analyser)
+    detected = analyse_series(series, timeline, analyser=analyser)
+    edits = apply_rep_edits(series, detected, timeline, thresholds, analyser.body_mass_kg)
+    reps = edits.reps
     meta: dict[str, object] = {
         "kind": series.meta.kind,
         "rate_hz": series.rate_hz,
         "samples": len(series),
         "duration_s": series.duration_s,
-        "athlete": series.meta.athlete,
+        "athlete": edited_athlete(series),
         "stance_source": timeline.source,
         "calibrated": series.meta.calibrated,
         "plate": None if series.meta.plate is None else series.meta.plate.name,
@@ -183,6 +198,7 @@ def analyse_series_report(
         reps=reps,
         body_mass_kg=analyser.body_mass_kg,
         series=series,
+        edits=edits,
     )
 
 

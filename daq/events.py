@@ -326,3 +326,63 @@ def event_from_json(text: str | bytes) -> RecordedEvent | None:
 def with_time(event: RecordedEvent, t_s: float) -> RecordedEvent:
     """A copy of ``event`` at series time ``t_s``."""
     return replace(event, t_s=float(t_s))
+
+
+# -- review edits ---------------------------------------------------------------------------
+# A person's corrections made while reviewing a closed recording (``midfoot review``). They
+# are appended to the file's events (the samples are never rewritten) and carry an
+# ``edit_id`` so a later :class:`EditUndone` can take one back; the detector's own result is
+# what the file gives without them (analysis/edits.py applies them).
+
+
+@register_event
+@dataclass(frozen=True)
+class AthleteSet(_Event):
+    """The recording is of ``athlete`` (wins over the name it was recorded with)."""
+
+    athlete: str
+    edit_id: str = ""
+    KIND = "athlete"
+
+
+@register_event
+@dataclass(frozen=True)
+class RepAdded(_Event):
+    """A rep the detector missed, timed by a person (series seconds)."""
+
+    start_s: float
+    bottom_s: float
+    lockout_s: float
+    edit_id: str = ""
+    KIND = "rep-added"
+
+
+@register_event
+@dataclass(frozen=True)
+class RepRemoved(_Event):
+    """The rep whose start-to-lockout span holds ``at_s`` is not a rep (or is two merged)."""
+
+    at_s: float
+    edit_id: str = ""
+    KIND = "rep-removed"
+
+
+@register_event
+@dataclass(frozen=True)
+class StanceEdited(_Event):
+    """From ``start_s`` to ``end_s`` (series seconds) the person stood in ``stance``."""
+
+    start_s: float
+    end_s: float
+    stance: str
+    edit_id: str = ""
+    KIND = "stance-edited"
+
+
+@register_event
+@dataclass(frozen=True)
+class EditUndone(_Event):
+    """The edit with ``edit_id`` (a note: ``note:<sample_index>:<text>``) is taken back."""
+
+    edit_id: str
+    KIND = "undo"

@@ -52,6 +52,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sessions": ("sessions", "list indexed sessions; `sessions scan DIR` indexes a folder"),
     "history": ("history", "an athlete's progress across sessions, with plots"),
     "batch": ("batch", "re-analyse every session under a folder in parallel (Dask)"),
+    "review": ("review", "review recordings: timeline, reps, overlays, edits, exports"),
+    "report": ("report", "write an HTML report of recordings for the athlete"),
 }
 
 

@@ -1,0 +1,91 @@
+"""`midfoot review`: review recordings in a window (timeline, reps, overlays, edits, exports)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from analysis.stance import STANCES
+from daq.errors import MidfootError
+from gui.cli import CommandParser
+
+TABS = ("timeline", "overlays")
+
+
+def run(argv: list[str]) -> int:
+    """`midfoot review FILE [FILE ...] [--screenshot PNG]`."""
+    parser = CommandParser(
+        prog="midfoot review",
+        description=(
+            "Review recordings: the whole session on one zoomable time axis with reps, faults, "
+            "stance changes, gaps and notes; the plate at the cursor; the rep table; overlays "
+            "of every rep, left against right; sway of a selected stretch; edits stored in the "
+            "file; exports. Keys: space play/pause, n/p next/previous rep, arrows pan, +/- "
+            "zoom, [ ] speed, ctrl+z undo; shift-drag selects a stretch (docs/review.md)."
+        ),
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="recordings (.h5 or CSV)")
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="PNG",
+        help="render the window offscreen to this PNG and exit",
+    )
+    parser.add_argument("--tab", choices=TABS, default="timeline", help="tab to show first")
+    parser.add_argument("--at", type=float, metavar="S", help="put the cursor at this time")
+    parser.add_argument("--select", type=float, nargs=2, metavar=("S0", "S1"),
+                        help="select this stretch (its sway is shown)")
+    parser.add_argument("--file", type=int, default=1, metavar="N", help="show file N first")
+    parser.add_argument("--size", default="1600x1000", help="window size WxH (default 1600x1000)")
+    parser.add_argument("--stance", choices=STANCES, help="override the files' stance")
+    args = parser.parse_args(argv)
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        parser.error(f"--size {args.size!r} is not WxH, e.g. 1600x1000")
+    if args.screenshot is not None:
+        # Rendering to a file needs no screen (docs, tests and scripts run headless).
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        if not args.screenshot.parent.is_dir():
+            raise MidfootError(
+                f"cannot write {args.screenshot}: its folder does not exist"
+            )
+
+    from gui.review_model import ReviewModel  # noqa: PLC0415 - Qt only once arguments are good
+
+    # The window opens on the traces; the reps follow from a worker thread.
+    model = ReviewModel(args.files, {"stance": args.stance}, analyse=False)
+    if not 1 <= args.file <= len(model.files):
+        raise MidfootError(f"--file {args.file}: give 1 to {len(model.files)}")
+
+    import pyqtgraph as pg  # noqa: PLC0415
+    from pyqtgraph.Qt import QtWidgets  # noqa: PLC0415
+
+    from gui.review_window import ReviewWindow  # noqa: PLC0415
+
+    pg.setConfigOptions(antialias=True)
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    window = ReviewWindow(model)
+    if args.screenshot is not None:
+        window.wait_for_analysis()
+    if args.file != 1:
+        window.file_box.setCurrentIndex(args.file - 1)
+    window.resize(width, height)
+    window.tabs.setCurrentIndex(TABS.index(args.tab))
+    if args.select is not None:
+        window.set_selection(*args.select)
+    if args.at is not None:
+        window.seek(args.at)
+    window.show()
+    if args.screenshot is not None:
+        for _ in range(3):
+            app.processEvents()
+        window.redraw_traces()
+        app.processEvents()
+        path = window.export_png(args.screenshot)
+        window.timer.stop()
+        window.close()
+        print(f"wrote {path}")
+        return 0
+    return int(app.exec())

@@ -1,0 +1,156 @@
+"""`midfoot report`: a self-contained page with every section, rendered by headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from analysis.report import analyse_files
+from daq.annotate import append_events
+from daq.events import AthleteSet
+from gui.cli import run_command
+from gui.report_page import report_html
+
+sys.path.insert(0, str(Path(__file__).parent))
+from review_sessions import recording, write_session  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--enable-logging=stderr",
+    "--v=0",
+)
+
+
+@pytest.fixture(scope="module")
+def sessions(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    d = tmp_path_factory.mktemp("report")
+    return [
+        write_session(recording("hinge-kickstand-left", seed=81, n_reps=3), d / "left.h5"),
+        write_session(
+            recording("hinge-kickstand-right-reversed", seed=82, n_reps=3), d / "right.h5"
+        ),
+    ]
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.external: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name in ("src", "href") and value and not value.startswith("#"):
+                self.external.append(value)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_page_has_every_section_and_nothing_external(sessions: list[Path]) -> None:
+    report = analyse_files(sessions)
+    page = _Page()
+    page.feed(report_html(report))
+    text = " ".join(page.text)
+    assert page.external == []
+    assert "script" not in page.tags
+    assert "link" not in page.tags
+    for heading in ("What to work on", "Recordings", "Sets", "Reps", "Each rep on the foot",
+                    "Left against right", "Sway while standing still"):
+        assert heading in text
+    n_reps = sum(len(f.reps) for f in report.files)
+    # One foot figure per rep, and three overlay charts.
+    assert page.tags.count("svg") == n_reps + 3
+    assert page.tags.count("figure") == n_reps
+    assert "calibrated with a known mass" in text
+    assert "Shift your hips toward the lead leg" in text
+    assert "asymmetry" in text
+    assert "Sam" in text
+    assert "95 % ellipse" in text  # quiet standing before the first rep was measured
+
+
+def test_the_report_honours_edits(sessions: list[Path], tmp_path: Path) -> None:
+    h5 = tmp_path / "left.h5"
+    h5.write_bytes(sessions[0].read_bytes())
+    append_events(h5, [(AthleteSet(athlete="Jo <Smith>", edit_id="a"), 0)])
+    html = report_html(analyse_files([h5]))
+    assert "Jo &lt;Smith&gt;" in html
+    assert "<Smith>" not in html
+
+
+def test_report_command(sessions: list[Path], tmp_path: Path, capsys) -> None:
+    out = tmp_path / "r.html"
+    assert run_command("report", [*map(str, sessions), "--out", str(out)]) == 0
+    assert "6 reps from 2 file(s)" in capsys.readouterr().out
+    assert out.read_text().startswith("<!DOCTYPE html>")
+    assert run_command("report", [str(sessions[0]), "--out", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert run_command("report", [str(tmp_path / "none.h5"), "--out", str(tmp_path / "x")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def _chromium() -> str:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is not installed: apt-get install chromium (see .ci/run)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return exe
+
+
+def _render(exe: str, page: Path, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args, page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def _console(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if re.search(r":CONSOLE[:(]", line)]
+
+
+def test_chromium_renders_it_without_console_errors(sessions: list[Path], tmp_path: Path) -> None:
+    exe = _chromium()
+    out = tmp_path / "report.html"
+    assert run_command("report", [*map(str, sessions), "--out", str(out)]) == 0
+    done = _render(exe, out, tmp_path / "profile", "--dump-dom")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert _console(done.stderr) == []
+    assert "Hip hinge report: Sam" in done.stdout
+    assert done.stdout.count("<svg") == 6 + 3
+    # The check sees a console error when there is one.
+    bad = tmp_path / "bad.html"
+    bad.write_text("<!DOCTYPE html><p>x</p><script>notDefined();</script>")
+    assert _console(_render(exe, bad, tmp_path / "profile2", "--dump-dom").stderr)
+    artefacts = Path(os.environ.get("MIDFOOT_ARTEFACTS", ROOT / "build" / "artefacts"))
+    artefacts.mkdir(parents=True, exist_ok=True)
+    shot = artefacts / "report.png"
+    shot.unlink(missing_ok=True)
+    done = _render(
+        exe, out, tmp_path / "profile3", "--window-size=1200,3200", f"--screenshot={shot}"
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert _console(done.stderr) == []
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 20_000

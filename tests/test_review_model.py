@@ -1,0 +1,178 @@
+"""The Qt-free review: cursor, traces, rep jumps, plate view, sway, edits, follow, exports."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from daq.errors import MidfootError
+from daq.reader import read_recording
+from gui.review_model import PeakPyramid, ReviewCursor, ReviewModel
+
+sys.path.insert(0, str(Path(__file__).parent))
+from review_sessions import growing_writer, recording, write_session  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def rec():
+    return recording("hinge-kickstand-left", seed=61, n_reps=3)
+
+
+@pytest.fixture
+def h5(rec, tmp_path: Path) -> Path:
+    return write_session(rec, tmp_path / "left.h5")
+
+
+def test_cursor_plays_pauses_seeks_and_ends() -> None:
+    c = ReviewCursor(0.0, 10.0)
+    assert c.state == "paused"
+    c.play()
+    c.set_speed(4.0)
+    assert c.advance(1.0) == pytest.approx(4.0)
+    c.set_speed(0.25)
+    assert c.advance(2.0) == pytest.approx(4.5)
+    c.pause()
+    assert c.advance(5.0) == pytest.approx(4.5)
+    c.seek(99.0)
+    assert c.position_s == 10.0
+    assert c.state == "end of file"
+    c.play()  # from the start again
+    assert c.position_s == 0.0
+    c.seek(9.9)
+    c.set_speed(1.0)
+    c.advance(1.0)
+    assert c.state == "end of file"
+    assert not c.playing
+    c.extend(20.0)
+    assert c.state == "paused"
+    with pytest.raises(MidfootError, match="0.25x to 4x"):
+        c.set_speed(8.0)
+    c.faster()
+    assert c.speed == 2.0
+    c.slower()
+    c.slower()
+    assert c.speed == 0.5
+
+
+def test_peak_pyramid_keeps_a_one_sample_spike() -> None:
+    t = np.arange(3_600_000) / 1000.0
+    y = np.sin(t)
+    y[1_234_567] = 50.0
+    p = PeakPyramid(t, y)
+    x, v = p.view(0.0, 3600.0, 1000)
+    assert x.size < 8000
+    assert v.max() == 50.0
+    assert v.min() == pytest.approx(-1.0, abs=1e-3)
+    x, v = p.view(1234.0, 1235.0, 1000)  # zoomed in: the samples themselves
+    assert np.allclose(np.diff(x), 0.001)
+
+
+def test_rep_jumps_and_plate_at_the_cursor(h5: Path) -> None:
+    m = ReviewModel([h5])
+    assert m.cursor.position_s == m.file.series.t_s[0]
+    assert m.next_rep() == 0
+    first = m.file.rows[0].rep
+    assert m.cursor.position_s == pytest.approx(first.start_s)
+    assert m.next_rep() == 1
+    assert m.previous_rep() == 0
+    m.cursor.seek(first.bottom_s)
+    frame = m.plate_frame()
+    assert frame.zone != "off"
+    np.testing.assert_allclose(frame.trail_xy_mm[-1], frame.cop_mm)
+    assert frame.trail_xy_mm.shape[0] > 50
+    assert frame.weight_kg > 30
+    assert m.rep_index_at() == 0
+
+
+def test_sway_of_a_stretch_warns_about_movement(h5: Path) -> None:
+    m = ReviewModel([h5])
+    rep = m.file.rows[0].rep
+    _, warning = m.sway(rep.start_s, rep.lockout_s)
+    assert warning is not None
+    assert "movement" in warning
+    # Standing still between stepping on and the first rep (an 80 Hz plate's times jitter).
+    metrics, quiet = m.sway(rep.start_s - 3.0, rep.start_s - 0.5)
+    assert quiet is None
+    assert metrics.ellipse95_area_mm2 < 2000
+
+
+def test_edits_and_undo_through_the_model(h5: Path) -> None:
+    m = ReviewModel([h5])
+    n = len(m.file.rows)
+    m.jump_to_rep(1)
+    m.cursor.seek(m.file.rows[1].rep.bottom_s)
+    m.remove_rep()
+    assert len(m.file.rows) == n - 1
+    m.add_note("strap loose")
+    assert [k.label for k in m.file.marks if k.kind == "note"] == ["strap loose"]
+    m.set_athlete("Robin")
+    assert m.file.report.meta["athlete"] == "Robin"
+    assert m.undo() == "athlete"
+    assert m.file.report.meta["athlete"] == "Sam"
+    assert m.undo() == "note"
+    assert m.undo() == "rep-removed"
+    assert len(m.file.rows) == n
+    assert m.undo() is None
+    # Everything was stored in the file: a fresh model reads the same.
+    assert len(ReviewModel([h5]).file.rows) == n
+    with pytest.raises(MidfootError, match="no rep at"):
+        m.remove_rep(float(m.file.series.t_s[0]))
+
+
+def test_follows_a_file_being_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "growing.h5"
+    # The recorder in another process, as the live app or `midfoot record` would be.
+    child = growing_writer(path)
+    try:
+        assert child.stdout is not None
+        assert child.stdin is not None
+        total = int(child.stdout.readline())
+        m = ReviewModel([path])
+        n0 = len(m.file.series)
+        end0 = m.cursor.end_s
+        assert n0 == total // 2
+        assert m.edit_problem is not None
+        assert "still being recorded" in m.edit_problem
+        assert not m.follow()
+        child.stdin.write("\n")
+        child.stdin.flush()
+        child.stdout.readline()
+        assert m.follow()
+        assert len(m.file.series) == total
+        assert m.cursor.end_s > end0
+        assert len(m.file.rows) == 3
+        child.stdin.write("\n")
+        child.stdin.flush()
+        assert child.wait(timeout=60) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert len(read_recording(path)) == total
+
+
+def test_exports(h5: Path, tmp_path: Path) -> None:
+    m = ReviewModel([h5])
+    samples = m.export_samples_csv(tmp_path / "s.csv")
+    assert len(read_recording(samples)) == len(m.file.series)
+    reps = m.export_reps_csv(tmp_path / "r.csv")
+    with reps.open() as fh:
+        rows = list(csv.DictReader(row for row in fh if not row.startswith("#")))
+    assert len(rows) == len(m.file.rows)
+    assert float(rows[0]["bottom_s"]) == pytest.approx(m.file.rows[0].rep.bottom_s, abs=1e-3)
+    doc = json.loads(m.export_json(tmp_path / "r.json").read_text())
+    assert len(doc["reps"]) == len(m.file.rows)
+    with pytest.raises(MidfootError, match="cannot write"):
+        m.export_json(tmp_path / "missing" / "dir" / "r.json")
+
+
+def test_bad_files_are_one_sentence(tmp_path: Path) -> None:
+    with pytest.raises(MidfootError, match="does not exist"):
+        ReviewModel([tmp_path / "nope.h5"])
+    with pytest.raises(MidfootError, match="at least one"):
+        ReviewModel([])
