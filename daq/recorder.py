@@ -96,7 +96,7 @@ class SessionRecorder:
         )
         self.samples_written = 0  # received, including those held for the next flush
         self._stored = 0  # in the file's datasets
-        self._pending: list[tuple[np.ndarray, ...]] = []
+        self._pending: list[tuple[SampleBlock, np.ndarray | float, int]] = []
         self._pending_n = 0
         self.failed: str | None = None
         if self.path.exists():
@@ -170,16 +170,7 @@ class SessionRecorder:
         if self.failed or len(block) == 0:
             return
         n = len(block)
-        host = np.broadcast_to(np.asarray(host_t_s, dtype=np.float64), (n,))
-        self._pending.append(
-            (
-                (block.seq & 0xFFFF).astype(np.uint16),
-                (block.t_us & 0xFFFFFFFF).astype(np.uint32),
-                block.stale,
-                block.counts,
-                host,
-            )
-        )
+        self._pending.append((block, host_t_s, n))
         self._pending_n += n
         self.samples_written += n
         if self._pending_n >= _PENDING_SAMPLES:
@@ -193,13 +184,25 @@ class SessionRecorder:
         pending, self._pending, n = self._pending, [], self._pending_n
         self._pending_n = 0
         try:
-            for k, ds in enumerate(self._ds.values()):
-                column = [part[k] for part in pending]
-                values = column[0] if len(column) == 1 else np.concatenate(column)
+            blocks = [b for b, _, _ in pending]
+            merged = blocks[0] if len(blocks) == 1 else SampleBlock.concat(blocks)
+            host = np.concatenate(
+                [np.broadcast_to(np.asarray(h, dtype=np.float64), (k,)) for _, h, k in pending]
+            )
+            values = {
+                "seq": (merged.seq & 0xFFFF).astype(np.uint16),
+                "t_us": (merged.t_us & 0xFFFFFFFF).astype(np.uint32),
+                "stale": merged.stale,
+                "counts": merged.counts,
+                "host_t_s": host,
+            }
+            for name, ds in self._ds.items():
                 ds.resize(self._stored + n, axis=0)
-                ds[self._stored :] = values
+                ds[self._stored :] = values[name]
             self._stored += n
-        except (OSError, RuntimeError) as exc:
+        except (OSError, RuntimeError, ValueError, TypeError) as exc:
+            # (ValueError/TypeError: a block whose shape the file cannot take; the recording
+            # stops with a sentence rather than taking the acquisition thread with it.)
             self._fail(exc)
 
     def add_text(self, kind: str, text: str, host_t_s: float | None = None) -> None:
