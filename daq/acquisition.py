@@ -14,6 +14,7 @@ changes, tares, notes) reach consumers in the block holding their sample.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +41,7 @@ RECONNECT_INTERVAL_S = 0.5
 INFO_WAIT_S = 1.0
 RING_SECONDS = 120.0
 RATE_WINDOW_S = 2.0
+RATE_UPDATE_S = 0.1
 
 
 @dataclass
@@ -133,6 +135,7 @@ class Acquisition:
         self._t0_host: float | None = None
         self._t_offset_s = 0.0
         self._last_t_s = 0.0
+        self._rate_updated_t_s = -math.inf
         self._last_host_s = 0.0
         self._pending_reconnect_mark = False
         self._commands: list[str] = []
@@ -459,8 +462,10 @@ class Acquisition:
                 if self._recorder.failed:
                     st.recording_error = self._recorder.failed
             self._pending_reconnect_mark = False
-        for consumer in self._consumers:
-            consumer(series)
+        if self._consumers:
+            made = series()
+            for consumer in self._consumers:
+                consumer(made)
 
     def _record_text(self, kind: str, text: str, host_t: float) -> None:
         with self._rec_lock:
@@ -518,8 +523,14 @@ class Acquisition:
             out.append(replace(event, t_s=float(t_rel[min(k, len(t_rel) - 1)])))
         return tuple(out)
 
-    def _columns(self, block: SampleBlock, host_t: float) -> tuple[dict, PlateSeries]:
-        """The ring's columns of a block (compact dtypes) and the block for consumers."""
+    def _columns(
+        self, block: SampleBlock, host_t: float
+    ) -> tuple[dict, Callable[[], PlateSeries]]:
+        """The ring's columns of a block, and a maker of the block for consumers.
+
+        The series is made only when a consumer wants it (``record`` has none), and the
+        ring's assignment casts to its compact dtypes, so no per-block copies are made for it.
+        """
         assert self.calibration is not None
         if block.t_us[0] < 0:
             # A plain-text plate without its own clock: all we know is when the chunk came.
@@ -535,8 +546,11 @@ class Acquisition:
         self._last_t_s = float(t_rel[-1])
         self._last_host_s = host_t
         n_ch = block.n_channels
-        force_all = np.zeros((len(block), n_ch), np.float32)
-        force_all[:, : force.shape[1]] = force
+        if force.shape[1] == n_ch:
+            force_all = force
+        else:
+            force_all = np.zeros((len(block), n_ch), np.float32)
+            force_all[:, : force.shape[1]] = force
         host = np.full(len(block), host_t)
         columns = {
             "t_s": t_rel,
@@ -545,20 +559,25 @@ class Acquisition:
             "stale": block.stale,
             "counts": block.counts,
             "force_n": force_all,
-            "fz_n": fz.astype(np.float32),
-            "cop_mm": cop.astype(np.float32),
+            "fz_n": fz,
+            "cop_mm": cop,
         }
-        series = PlateSeries(
-            t_s=t_rel,
-            fz_n=fz,
-            cop_mm=cop,
-            force_n=force,
-            valid=glitch_free(block.counts),
-            host_t_s=host,
-            counts=block.counts,
-            events=self._block_events(block, t_rel),
-            meta=self.meta,
-        )
+        events = self._block_events(block, t_rel)
+        meta = self.meta
+
+        def series() -> PlateSeries:
+            return PlateSeries(
+                t_s=t_rel,
+                fz_n=fz,
+                cop_mm=cop,
+                force_n=force,
+                valid=glitch_free(block.counts),
+                host_t_s=host,
+                counts=block.counts,
+                events=events,
+                meta=meta,
+            )
+
         return columns, series
 
     def _update_rate(self) -> None:
@@ -567,6 +586,11 @@ class Acquisition:
         t = view["t_s"]
         if t.shape[0] < 2:
             return
+        # A rate shown to people needs no update per block: ten a second is plenty, and the
+        # search over the ring's time column was the acquisition's single biggest call.
+        if t[-1] - self._rate_updated_t_s < RATE_UPDATE_S and t[-1] >= self._rate_updated_t_s:
+            return
+        self._rate_updated_t_s = float(t[-1])
         lo = np.searchsorted(t, t[-1] - RATE_WINDOW_S)
         span = t[-1] - t[lo]
         if span > 0:

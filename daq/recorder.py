@@ -1,4 +1,4 @@
-"""HDF5 session recording: raw samples exactly as received, written as they arrive.
+"""HDF5 session recording: raw samples exactly as received, written at least once a second.
 
 The layout is a public format, documented in docs/file-format.md. Every dataset is created
 before SWMR (single-writer, multiple-reader) mode is switched on, so another process can read
@@ -31,6 +31,9 @@ FLUSH_INTERVAL_S = 1.0
 # mid-write; MIDFOOT_DISK_RESERVE_MB overrides it (0 = write until the disk is truly full).
 DEFAULT_RESERVE_MB = 16.0
 _CHUNK_SAMPLES = 4096
+# Held blocks are written once this many samples have gathered, even between flushes, so
+# memory stays bounded at any rate (4096 samples is one HDF5 chunk).
+_PENDING_SAMPLES = _CHUNK_SAMPLES
 _STR = h5py.string_dtype("utf-8")
 
 
@@ -91,7 +94,10 @@ class SessionRecorder:
         self.reserve_bytes = int(
             float(os.environ.get("MIDFOOT_DISK_RESERVE_MB", DEFAULT_RESERVE_MB)) * 1e6
         )
-        self.samples_written = 0
+        self.samples_written = 0  # received, including those held for the next flush
+        self._stored = 0  # in the file's datasets
+        self._pending: list[tuple[SampleBlock, np.ndarray | float, int]] = []
+        self._pending_n = 0
         self.failed: str | None = None
         if self.path.exists():
             raise MidfootError(
@@ -153,25 +159,50 @@ class SessionRecorder:
 
     # -- writing ----------------------------------------------------------------------------
     def write(self, block: SampleBlock, host_t_s: np.ndarray | float) -> None:
-        """Append a block of samples as received (seq and t_us as their wire values)."""
+        """Append a block of samples as received (seq and t_us as their wire values).
+
+        Blocks are held in memory and written to HDF5 together at each flush (every
+        ``FLUSH_INTERVAL_S``, or sooner once ``_PENDING_SAMPLES`` have gathered): at 1 kHz a
+        block is one to three samples, and resizing and writing five datasets per block cost
+        more than everything else the acquisition does. A crash loses what a crash lost
+        before, the samples since the last flush.
+        """
         if self.failed or len(block) == 0:
             return
         n = len(block)
-        host = np.broadcast_to(np.asarray(host_t_s, dtype=np.float64), (n,))
-        values = {
-            "seq": (block.seq & 0xFFFF).astype(np.uint16),
-            "t_us": (block.t_us & 0xFFFFFFFF).astype(np.uint32),
-            "stale": block.stale,
-            "counts": block.counts,
-            "host_t_s": host,
-        }
+        self._pending.append((block, host_t_s, n))
+        self._pending_n += n
+        self.samples_written += n
+        if self._pending_n >= _PENDING_SAMPLES:
+            self._write_pending()
+        self.maybe_flush()
+
+    def _write_pending(self) -> None:
+        """Write the held blocks to their datasets (one resize and one write per dataset)."""
+        if not self._pending or self.failed:
+            return
+        pending, self._pending, n = self._pending, [], self._pending_n
+        self._pending_n = 0
         try:
+            blocks = [b for b, _, _ in pending]
+            merged = blocks[0] if len(blocks) == 1 else SampleBlock.concat(blocks)
+            host = np.concatenate(
+                [np.broadcast_to(np.asarray(h, dtype=np.float64), (k,)) for _, h, k in pending]
+            )
+            values = {
+                "seq": (merged.seq & 0xFFFF).astype(np.uint16),
+                "t_us": (merged.t_us & 0xFFFFFFFF).astype(np.uint32),
+                "stale": merged.stale,
+                "counts": merged.counts,
+                "host_t_s": host,
+            }
             for name, ds in self._ds.items():
-                ds.resize(self.samples_written + n, axis=0)
-                ds[self.samples_written :] = values[name]
-            self.samples_written += n
-            self.maybe_flush()
-        except (OSError, RuntimeError) as exc:
+                ds.resize(self._stored + n, axis=0)
+                ds[self._stored :] = values[name]
+            self._stored += n
+        except (OSError, RuntimeError, ValueError, TypeError) as exc:
+            # (ValueError/TypeError: a block whose shape the file cannot take; the recording
+            # stops with a sentence rather than taking the acquisition thread with it.)
             self._fail(exc)
 
     def add_text(self, kind: str, text: str, host_t_s: float | None = None) -> None:
@@ -202,6 +233,9 @@ class SessionRecorder:
             return
         now = time.monotonic()
         if force or now - self._last_flush >= FLUSH_INTERVAL_S:
+            self._write_pending()
+            if self.failed:
+                return
             try:
                 if disk_free_bytes(self.path) < self.reserve_bytes:
                     raise OSError(errno.ENOSPC, "less free space than the reserve")
@@ -211,7 +245,8 @@ class SessionRecorder:
             self._last_flush = now
 
     def _fail(self, exc: Exception) -> None:
-        self.failed = _disk_message(self.path, exc, self.samples_written)
+        self.failed = _disk_message(self.path, exc, self._stored)
+        self._pending, self._pending_n = [], 0
         # HDF5 cannot carry on after a failed write: let go of every handle now, so the part
         # already flushed stays a valid file, and keep h5py's complaints about the half-written
         # tail (printed while its objects are freed) off the user's screen.
@@ -226,6 +261,9 @@ class SessionRecorder:
 
     def close(self) -> None:
         """Flush and close; safe to call twice and after a failure."""
+        if self._file is None:
+            return
+        self._write_pending()
         if self._file is None:
             return
         try:

@@ -1,0 +1,235 @@
+"""CPU of ``midfoot record`` on a clean 1 kHz x 8-channel stream, beside a naive reader.
+
+An independent emitter (this process) makes a raw pty, answers the host's ``info`` as a
+plate does, and paces SAMPLE frames into it at ``--rate`` Hz, one frame per write as a USB
+plate trickles them. Two readers take the same stream in turn, each as its own process:
+
+* ``midfoot record --port PTY --out F.h5`` (decode, calibrate, ring, HDF5 recording);
+* the baseline: a naive reader, ``os.read`` + one ``struct.unpack`` per frame, that stores
+  nothing (the least any reader must do).
+
+For each: frames sent, frames it got (record: samples in the file it wrote), CPU seconds
+(user + system, from the child's rusage), % of one core and CPU ms per 1,000 frames. With
+``--pin CORE`` the reader runs on that one core (``os.sched_setaffinity``), so a figure from
+another machine (a Raspberry Pi) compares per core. Nothing is asserted.
+
+Usage: python bench/bench_record_cpu.py [--seconds 30] [--rate 1000] [--channels 8]
+       [--pin CORE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import select
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tty
+from pathlib import Path
+
+import numpy as np
+from machine import machine_header
+
+from daq.frames import encode_info, encode_samples, sample_frame_bytes
+
+TARGET_RECORD_PCT = 10.0
+
+
+def naive_main(port: str, seconds: float, n_channels: int) -> int:
+    """The baseline reader: os.read and a per-frame struct decode, nothing stored."""
+    fd = os.open(port, os.O_RDWR | os.O_NOCTTY)
+    tty.setraw(fd)
+    frame = sample_frame_bytes(n_channels)
+    fmt = struct.Struct(f"<2sBBHIB{n_channels}iH")
+    buf = b""
+    got = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        r, _, _ = select.select([fd], [], [], 0.05)
+        if not r:
+            continue
+        buf += os.read(fd, 65536)
+        i = 0
+        while True:
+            j = buf.find(b"\xa5\x5a", i)
+            if j < 0 or len(buf) - j < frame:
+                buf = buf[j:] if j >= 0 else b""
+                break
+            if buf[j + 2] == 1:
+                fmt.unpack_from(buf, j)
+                got += 1
+                i = j + frame
+            else:
+                i = j + 4 + buf[j + 3] + 2
+    print(got, flush=True)
+    return 0
+
+
+class Emitter:
+    """A pty plate: INFO on ``info``, then SAMPLE frames one per write at ``rate_hz``."""
+
+    def __init__(self, rate_hz: float, n_channels: int) -> None:
+        self.master, slave = os.openpty()
+        tty.setraw(self.master)
+        os.set_blocking(self.master, False)
+        tty.setraw(slave)
+        self.port = os.ttyname(slave)
+        self._slave = slave
+        self.rate_hz = rate_hz
+        self.n_channels = n_channels
+        self.sent = 0
+        self._stop = threading.Event()
+        self._info = encode_info(
+            {"proto": 1, "fw": "bench", "channels": n_channels, "rate_hz": rate_hz,
+             "plate_id": "bench-cpu"}
+        )
+
+    def run(self, seconds: float) -> None:
+        """Send frames for ``seconds`` (answering ``info`` on the way)."""
+        n = int(seconds * self.rate_hz)
+        rng = np.random.default_rng(1)
+        counts = (200_000 + rng.normal(0, 40, (n, self.n_channels))).astype(np.int32)
+        seq = np.arange(n)
+        t_us = (seq * (1e6 / self.rate_hz)).astype(np.int64)
+        frames = encode_samples(seq, t_us, np.zeros(n, np.uint8), counts)
+        size = sample_frame_bytes(self.n_channels)
+        os.write(self.master, self._info)
+        t0 = time.monotonic()
+        for k in range(n):
+            if self._stop.is_set():
+                break
+            r, _, _ = select.select([self.master], [], [], 0)
+            if r:
+                try:
+                    if b"info" in os.read(self.master, 4096):
+                        os.write(self.master, self._info)
+                except OSError:
+                    pass
+            delay = t0 + k / self.rate_hz - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            try:
+                os.write(self.master, frames[k * size : (k + 1) * size])
+            except BlockingIOError:
+                # The reader stopped reading (it exited or fell behind a whole pty buffer):
+                # the frame is not sent, and "got" will show what was lost.
+                continue
+            self.sent += 1
+
+    def drain(self, seconds: float) -> None:
+        """Answer ``info`` and swallow commands for a while (the reader is winding down)."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            r, _, _ = select.select([self.master], [], [], 0.05)
+            if r:
+                try:
+                    os.read(self.master, 4096)
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        """Close both ends."""
+        for fd in (self.master, self._slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def proc_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) of process ``pid`` so far, from /proc."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_reader(
+    cmd: list[str], args: argparse.Namespace
+) -> tuple[float, str, float, int]:
+    """Start ``cmd``, feed it ``--seconds`` of frames: its stream CPU s, stdout, wall s, sent."""
+    emitter = Emitter(args.rate, args.channels)
+    pin = (lambda: os.sched_setaffinity(0, {args.pin})) if args.pin is not None else None
+    cmd = [c.replace("{PORT}", emitter.port) for c in cmd]
+    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=pin
+    )
+    # Interpreter start-up and imports are not the stream's cost: CPU is read off /proc
+    # from the first frame to the last.
+    time.sleep(2.0)
+    t0, cpu0 = time.monotonic(), proc_cpu_s(proc.pid)
+    emitter.run(args.seconds)
+    wall, cpu = time.monotonic() - t0, proc_cpu_s(proc.pid) - cpu0
+    drainer = threading.Thread(target=emitter.drain, args=(30.0,), daemon=True)
+    drainer.start()
+    out, err = proc.communicate(timeout=120)
+    emitter._stop.set()
+    emitter.close()
+    if proc.returncode != 0:
+        print(f"  ({cmd[1:3]} exited {proc.returncode}: {err.strip()[-300:]})")
+    return cpu, out, wall, emitter.sent
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure record's CPU and the naive reader's on the same stream."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=30.0)
+    p.add_argument("--rate", type=float, default=1000.0)
+    p.add_argument("--channels", type=int, default=8)
+    p.add_argument("--pin", type=int, help="run each reader on this one core")
+    p.add_argument("--naive", nargs=3, help=argparse.SUPPRESS)  # PORT SECONDS CHANNELS
+    args = p.parse_args(argv)
+    if args.naive:
+        return naive_main(args.naive[0], float(args.naive[1]), int(args.naive[2]))
+
+    print(machine_header())
+    pinned = f", pinned to core {args.pin}" if args.pin is not None else ""
+    print(
+        f"{args.rate:g} Hz x {args.channels} channels, {args.seconds:g} s, one frame per "
+        f"write{pinned}"
+    )
+    env_root = Path(__file__).resolve().parents[1]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "bench.h5"
+        rec_cmd = [sys.executable, "-m", "gui.cli", "record", "--port", "{PORT}", "--out",
+                   str(out), "--seconds", f"{args.seconds + 4:g}", "--quiet"]
+        cwd = os.getcwd()
+        os.chdir(env_root)
+        try:
+            cpu, _, wall, sent = run_reader(rec_cmd, args)
+        finally:
+            os.chdir(cwd)
+        import h5py
+
+        try:
+            with h5py.File(out, "r") as f:
+                got = int(f["samples/seq"].shape[0])
+        except OSError:
+            got = 0
+        rows.append(("midfoot record (h5 file)", sent, got, cpu, wall))
+        naive_cmd = [sys.executable, str(Path(__file__).resolve()), "--naive", "{PORT}",
+                     f"{args.seconds + 4:g}", str(args.channels)]
+        cpu, stdout, wall, sent = run_reader(naive_cmd, args)
+        got = int(stdout.strip() or 0)
+        rows.append(("naive os.read + struct", sent, got, cpu, wall))
+    print(f"{'reader':28s} {'sent':>7s} {'got':>7s} {'cpu s':>7s} {'% core':>7s} "
+          f"{'ms/1000 fr':>10s}")
+    for name, sent, got, cpu, wall in rows:
+        pct = 100.0 * cpu / wall
+        per_k = 1000.0 * cpu / max(sent, 1) * 1000.0
+        print(f"{name:28s} {sent:7d} {got:7d} {cpu:7.2f} {pct:6.1f}% {per_k:10.2f}")
+    rec_pct = 100.0 * rows[0][3] / rows[0][4]
+    verdict = "met" if rec_pct <= TARGET_RECORD_PCT and rows[0][2] >= rows[0][1] else "MISSED"
+    print(
+        f"target: record <= {TARGET_RECORD_PCT:g} % of one core with every frame recorded: "
+        f"{verdict} (CPU from the first frame sent to the last)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
