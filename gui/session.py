@@ -11,6 +11,7 @@ analyser's rep list is the one list of reps; nothing here keeps a second one.
 from __future__ import annotations
 
 import collections
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -71,6 +72,7 @@ TARE_STILL_FRACTION = 0.015
 TARE_STILL_REFERENCE_N = 100.0
 PERSON_MIN_KG = 20.0  # a weigh-in waits for at least this much on the plate
 JOB_TIMEOUT_S = 20.0
+REGISTER_WAIT_S = 60.0  # how long closing waits for recordings being indexed
 MESSAGE_SHOW_S = 10.0
 WEIGHT_AVERAGE_S = 0.25
 EVENT_HISTORY = 500
@@ -308,6 +310,7 @@ class LiveSession:
         self._recording_started: float | None = None
         # Why the last recording is missing from the session index (None: it is there).
         self.register_note: str | None = None
+        self._indexing: list[threading.Thread] = []
         self._first_t_s: float | None = None
         self._last_t_s: float | None = None
         self.analysis_error: str | None = None
@@ -345,7 +348,8 @@ class LiveSession:
         recording = self.status.recording_path
         self.acquisition.stop()
         if recording is not None:
-            self._register(recording)
+            self._register(recording, wait=True)
+        self.wait_for_index()
         for feed in self._feeds:
             feed.close()
 
@@ -527,7 +531,7 @@ class LiveSession:
         """Start recording into a new file in ``sessions_dir``, or stop; what happened."""
         if self.status.recording_path is not None:
             path = self.stop_recording()
-            return f"saved {path}" + (f"; {self.register_note}" if self.register_note else "")
+            return f"saved {path}"
         path = new_recording_path(sessions_dir, self.stance.stance)
         self.start_recording(str(path))
         return f"recording to {path}"
@@ -540,11 +544,33 @@ class LiveSession:
             self._register(path)
         return path
 
-    def _register(self, path: str) -> None:
-        """Put a finished recording in the session index; a problem is kept in ``register_note``."""
-        self.register_note = register_recording(path)
-        if self.register_note:
-            self.message = self.register_note
+    def _register(self, path: str, wait: bool = False) -> None:
+        """Put a finished recording in the session index; a problem is kept in ``register_note``.
+
+        Indexing analyses the whole file (seconds for an hour), so while the session goes
+        on it runs on a worker thread and the window never stalls; :meth:`stop` waits for
+        it, so a closing app leaves every recording indexed.
+        """
+
+        def work() -> None:
+            note = register_recording(path)
+            self.register_note = note
+            if note:
+                self.message = note
+
+        if wait:
+            work()
+            return
+        worker = threading.Thread(target=work, name="midfoot-index", daemon=True)
+        self._indexing.append(worker)
+        worker.start()
+
+    def wait_for_index(self, timeout_s: float = REGISTER_WAIT_S) -> None:
+        """Wait for recordings still being put in the session index."""
+        deadline = time.monotonic() + timeout_s
+        for worker in self._indexing:
+            worker.join(max(deadline - time.monotonic(), 0.0))
+        self._indexing = [w for w in self._indexing if w.is_alive()]
 
     @property
     def recording_elapsed_s(self) -> float | None:
