@@ -178,6 +178,8 @@ class SessionRecorder:
         """Append one INFO text (``info``), device LOG line (``log``) or event (``events``)."""
         if self.failed:
             return
+        # HDF5 strings end at NUL: keep it visible instead (device text is already escaped).
+        text = str(text).replace("\x00", "\\x00")
         t_ds, s_ds = self._text[kind]
         k = t_ds.shape[0]
         try:
@@ -188,6 +190,9 @@ class SessionRecorder:
             self.maybe_flush()
         except (OSError, RuntimeError) as exc:
             self._fail(exc)
+        except (ValueError, TypeError, UnicodeError):
+            # Text HDF5 will not take (lone surrogates): store its escaped form in its place.
+            s_ds[k] = text.encode("utf-8", "backslashreplace").decode("ascii", "replace")
 
     def add_event(self, event: RecordedEvent, host_t_s: float | None = None) -> None:
         """Append an event (stance change, tare, rep mark, note, gap) before the next sample.

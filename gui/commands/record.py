@@ -81,12 +81,17 @@ def run(argv: list[str]) -> int:
         t0 = time.monotonic()
         tty = sys.stderr.isatty() and not args.quiet
         last_print = 0.0
+        told = 0
         while not stop.is_set():
             elapsed = time.monotonic() - t0
             if args.seconds is not None and elapsed >= args.seconds:
                 break
-            if acq.status.recording_error:
+            if acq.status.recording_error or acq.status.failure:
                 break
+            notices = acq.status.notices
+            while told < len(notices):
+                print(("\n" if tty else "") + f"warning: {notices[told]}", file=sys.stderr)
+                told += 1
             if feed is not None and acq.status.reconnects != reconnects:
                 reconnects = acq.status.reconnects
                 feed.mark("reconnect")
@@ -121,6 +126,15 @@ def run(argv: list[str]) -> int:
                 f"published {feed.outlet.samples_pushed} samples and "
                 f"{feed.outlet.markers_pushed} markers on LSL"
             )
+    if st.rejected_frames:
+        print(
+            f"{st.rejected_frames} frames could not be stored as they came; each is counted in "
+            "the file's events (FramesRejected)",
+            file=sys.stderr,
+        )
+    if st.failure:
+        print(f"midfoot record: {st.failure}", file=sys.stderr)
+        return 1
     if st.recording_error:
         print(f"midfoot record: {st.recording_error}", file=sys.stderr)
         return 1
