@@ -197,7 +197,13 @@ class Acquisition:
             self._thread.join(timeout=5)
         self._connection.close()
         self.stop_recording()
-        self.status.state = "stopped"
+        if self.status.state != "failed":
+            self.status.state = "stopped"
+
+    @property
+    def running(self) -> bool:
+        """Whether the acquisition thread is alive (False before start, after stop or failure)."""
+        return self._thread is not None and self._thread.is_alive()
 
     def wait_for_ring(self, timeout_s: float = 5.0) -> SampleRing:
         """The ring, once the first samples have told how many channels there are."""
@@ -421,9 +427,9 @@ class Acquisition:
                 try:
                     if chunk:
                         self._handle(chunk, host_t)
+                        self._failures_in_a_row = 0
                     else:
                         self._flush_recorder()
-                    self._failures_in_a_row = 0
                 except Exception as exc:  # noqa: BLE001 - one bad chunk must not end the stream
                     self._on_chunk_failed(exc, len(chunk))
                     if self._failures_in_a_row >= MAX_CONSECUTIVE_FAILURES:
@@ -615,7 +621,7 @@ class Acquisition:
         with self._rec_lock:
             if self._recorder is not None:
                 self._recorder.add_text(kind, text, host_t)
-            elif kind == "log" and self._pending_recording is not None and self._held:
+            elif kind == "log" and self._pending_recording is not None:
                 # (INFO is written when the recording opens, from the plate's latest INFO.)
                 self._held.append(("log", text, host_t))
 
