@@ -15,6 +15,8 @@ from daq.lsl import LslFeed, require_pylsl
 from daq.source import DEFAULT_BAUD, resolve_port
 from gui.cli import CommandParser
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
 
 def _status_line(acq: Acquisition, elapsed_s: float) -> str:
     st = acq.status
@@ -33,7 +35,7 @@ def _status_line(acq: Acquisition, elapsed_s: float) -> str:
 
 
 def run(argv: list[str]) -> int:
-    """`midfoot record`: record a plate to an HDF5 session until --seconds, Ctrl-C or SIGTERM."""
+    """`midfoot record`: record a plate to an HDF5 session until --seconds or a signal."""
     parser = CommandParser(prog="midfoot record", description=run.__doc__)
     parser.add_argument("--port", help="device path or pyserial URL (default: the one plate found)")
     parser.add_argument("--out", required=True, type=Path, help="the .h5 file to create")
@@ -59,7 +61,8 @@ def run(argv: list[str]) -> int:
     def on_signal(signum: int, frame: object) -> None:
         stop.set()
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    # Ctrl-C, `kill` and a closed terminal (SIGHUP) all close the file cleanly.
+    previous = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS}
     acq = Acquisition(url, baudrate=args.baud)
     feed = LslFeed(["record start", f"stance {args.stance}"], "record stop") if args.lsl else None
     if feed is not None:
