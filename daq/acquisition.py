@@ -35,7 +35,7 @@ from daq.events import (
 )
 from daq.frames import MAX_RATE_HZ, check_info
 from daq.plate import PlateGeometry, load_plate
-from daq.recorder import SessionRecorder
+from daq.recorder import SessionRecorder, require_room
 from daq.ring import Column, SampleRing
 from daq.samples import SampleBlock
 from daq.series import PlateSeries, SeriesMeta, glitch_free
@@ -336,6 +336,7 @@ class Acquisition:
                 f"cannot create the folder {target.parent} ({exc.strerror}): choose a folder "
                 "you can write to"
             ) from exc
+        require_room(target, self.ring.columns["counts"].shape[0] if self.ring else 8)
         with self._rec_lock:
             self._pending_recording = (str(path), dict(metadata or {}))
         self.status.recording_path = str(path)
