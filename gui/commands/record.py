@@ -100,8 +100,10 @@ def run(argv: list[str]) -> int:
                 feed.mark("reconnect")
             if not args.quiet and elapsed - last_print >= (0.25 if tty else 5.0):
                 line = _status_line(acq, elapsed)
+                # On a terminal the line is rewritten in place and cleared to its end, so a
+                # shorter line (streaming again after [DISCONNECTED]) leaves nothing stale.
                 print(
-                    ("\r" + line) if tty else line,
+                    ("\r" + line + "\x1b[K") if tty else line,
                     end="" if tty else "\n",
                     file=sys.stderr,
                     flush=True,
