@@ -26,9 +26,17 @@ import numpy as np
 from daq.calibration import Calibration, fz_and_cop, load_calibration
 from daq.decoder import FrameDecoder
 from daq.errors import MidfootError
-from daq.events import CalibrationChanged, Disconnected, Reconnected, RecordedEvent
+from daq.events import (
+    CalibrationChanged,
+    ChannelsChanged,
+    Disconnected,
+    FramesRejected,
+    Reconnected,
+    RecordedEvent,
+)
+from daq.frames import MAX_RATE_HZ, check_info
 from daq.plate import PlateGeometry, load_plate
-from daq.recorder import SessionRecorder
+from daq.recorder import SessionRecorder, require_room
 from daq.ring import Column, SampleRing
 from daq.samples import SampleBlock
 from daq.series import PlateSeries, SeriesMeta, glitch_free
@@ -42,6 +50,17 @@ INFO_WAIT_S = 1.0
 RING_SECONDS = 120.0
 RATE_WINDOW_S = 2.0
 RATE_UPDATE_S = 0.1
+# The ring is sized from the INFO rate before the frames have shown theirs.
+DEFAULT_RING_RATE_HZ = 1000.0
+# Device LOG lines stored per second; a plate flooding LOG (a firmware bug, a noisy line)
+# has the rest counted in a FramesRejected event, so the file cannot grow by megabytes a
+# second of text while the samples still all go in.
+LOG_LINES_PER_S = 50
+# Rejected frames are reported in the file at most this often (counted in between).
+REJECT_REPORT_S = 1.0
+# This many chunks in a row that fail to process mean a fault that will not pass: the
+# acquisition stops and says so rather than spin.
+MAX_CONSECUTIVE_FAILURES = 20
 
 
 @dataclass
@@ -63,6 +82,10 @@ class AcquisitionStatus:
     recording_path: str | None = None
     recording_samples: int = 0
     recording_error: str | None = None
+    rejected_frames: int = 0
+    # Sentences the user should see once each (a hostile INFO, a channel change), in order.
+    notices: list[str] = field(default_factory=list)
+    failure: str | None = None  # why the acquisition stopped for good (state "failed")
 
     @property
     def simulated(self) -> bool:
@@ -144,6 +167,15 @@ class Acquisition:
         self._source_calibrations: list[tuple[int, Calibration]] = []
         self._source_events: list[RecordedEvent] = []
         self._source_index_offset = 0  # a replay's file index = decoded seq + this
+        self._nominal_rate_hz: float | None = None  # the INFO rate, once validated
+        self._rejected: dict[str, int] = {}  # reason -> frames not yet reported in the file
+        self._last_reject_report = 0.0
+        self._announced_channels: set[int] = set()
+        self._log_window_start = 0.0
+        self._log_window_lines = 0
+        self._failures_in_a_row = 0
+        self._handling = 0  # samples of the chunk being processed, not yet stored
+        self._reject_lock = threading.Lock()
 
     # -- lifecycle --------------------------------------------------------------------------
     def open(self) -> None:
@@ -168,11 +200,23 @@ class Acquisition:
             self._thread.join(timeout=5)
         self._connection.close()
         self.stop_recording()
-        self.status.state = "stopped"
+        if self.status.state != "failed":
+            self.status.state = "stopped"
+
+    @property
+    def running(self) -> bool:
+        """Whether the acquisition thread is alive (False before start, after stop or failure)."""
+        return self._thread is not None and self._thread.is_alive()
 
     def wait_for_ring(self, timeout_s: float = 5.0) -> SampleRing:
         """The ring, once the first samples have told how many channels there are."""
-        if not self._ring_ready.wait(timeout_s):
+        deadline = time.monotonic() + timeout_s
+        while not self._ring_ready.wait(min(0.1, max(deadline - time.monotonic(), 0.0))):
+            if self.status.failure:
+                raise MidfootError(self.status.failure)
+            if time.monotonic() >= deadline:
+                break
+        if not self._ring_ready.is_set():
             raise MidfootError(
                 f"no samples from {self.url} within {timeout_s:g} s: check that the plate is "
                 "powered and streaming (try `midfoot info --port ...`)"
@@ -248,14 +292,16 @@ class Acquisition:
         return self._connection.replay
 
     @property
+    def nominal_rate_hz(self) -> float | None:
+        """The plate's INFO rate when it is plausible (None otherwise: the frames decide)."""
+        return self._nominal_rate_hz
+
+    @property
     def meta(self) -> SeriesMeta:
         """What consumers' blocks say about their source (the plate, its calibration)."""
         if self._meta is None:
             cal = self.calibration
-            try:
-                rate = float(self.status.info.get("rate_hz", "nan"))
-            except ValueError:
-                rate = float("nan")
+            rate = float("nan") if self._nominal_rate_hz is None else self._nominal_rate_hz
             self._meta = SeriesMeta(
                 source=self.url,
                 kind="live",
@@ -293,6 +339,7 @@ class Acquisition:
                 f"cannot create the folder {target.parent} ({exc.strerror}): choose a folder "
                 "you can write to"
             ) from exc
+        require_room(target, self.ring.columns["counts"].shape[0] if self.ring else 8)
         with self._rec_lock:
             self._pending_recording = (str(path), dict(metadata or {}))
         self.status.recording_path = str(path)
@@ -336,10 +383,12 @@ class Acquisition:
 
     def stop_recording(self) -> str | None:
         """Close the recording; returns its path (None if none was running)."""
+        self._report_rejected(force=True)
         with self._rec_lock:
-            if self._pending_recording is not None and self._held:
+            blocks = [b for what, b, _ in self._held if what == "block"]
+            if self._pending_recording is not None and blocks:
                 # Stopped while still waiting for the plate's INFO: keep what came.
-                first = self._held[0][1]
+                first = blocks[0]
                 assert isinstance(first, SampleBlock)
                 self._open_pending_recording(first.n_channels)
             recorder, self._recorder = self._recorder, None
@@ -359,28 +408,62 @@ class Acquisition:
         with self._rec_lock:
             if self._recorder is not None:
                 self._recorder.add_event(event)
-            elif self._pending_recording is not None and self._held:
+            elif self._pending_recording is not None:
                 self._held.append(("event", event, None))
 
     # -- the loop -----------------------------------------------------------------------------
     def _run(self) -> None:
-        while not self._stop.is_set():
-            if not self._connection.is_open:
-                self._reconnect()
-                continue
-            try:
-                while self._commands:
-                    self._connection.write_command(self._commands.pop(0))
-                self._take_seek()
-                chunk = self._connection.read_chunk()
-            except PlateDisconnected as exc:
-                self._on_disconnect(str(exc))
-                continue
-            host_t = time.time()
-            if chunk:
-                self._handle(chunk, host_t)
-            else:
-                self._flush_recorder()
+        try:
+            while not self._stop.is_set():
+                if not self._connection.is_open:
+                    self._reconnect()
+                    continue
+                try:
+                    while self._commands:
+                        self._connection.write_command(self._commands.pop(0))
+                    self._take_seek()
+                    chunk = self._connection.read_chunk()
+                except PlateDisconnected as exc:
+                    self._on_disconnect(str(exc))
+                    continue
+                host_t = time.time()
+                self._handling = 0
+                try:
+                    if chunk:
+                        self._handle(chunk, host_t)
+                        self._failures_in_a_row = 0
+                    else:
+                        self._flush_recorder()
+                except Exception as exc:  # noqa: BLE001 - one bad chunk must not end the stream
+                    self._on_chunk_failed(exc, len(chunk))
+                    if self._failures_in_a_row >= MAX_CONSECUTIVE_FAILURES:
+                        raise
+        except Exception as exc:  # noqa: BLE001 - said in status.failure, never silent
+            self._fail(exc)
+
+    def _on_chunk_failed(self, exc: Exception, n_bytes: int) -> None:
+        """Count a chunk that could not be processed, say so, and carry on."""
+        self._failures_in_a_row += 1
+        lost = self._handling
+        reason = f"a {n_bytes}-byte read could not be processed ({type(exc).__name__}: {exc})"
+        self.status.message = f"{reason}; the stream goes on"
+        if lost:
+            self.status.rejected_frames += lost
+            self._count_rejected(reason[:200], lost)
+        self._report_rejected()
+
+    def _fail(self, exc: Exception) -> None:
+        """The acquisition cannot go on: keep the recording readable and say why."""
+        self.status.failure = (
+            f"the acquisition from {self.url} stopped ({type(exc).__name__}: {exc}); the "
+            "recording so far is kept: this is a bug in midfoot, please report it"
+        )
+        self.status.message = self.status.failure
+        self.status.state = "failed"
+        try:
+            self.stop_recording()
+        except Exception:  # noqa: BLE001 - already failing; the message above says it
+            pass
 
     def _flush_recorder(self) -> None:
         with self._rec_lock:
@@ -427,15 +510,15 @@ class Acquisition:
             st.text_mode = True
             st.message = self._decoder.fallback_message
         for info in decoded.infos:
-            st.info = info
-            self._meta = None
-            self._record_text("info", ";".join(f"{k}={v}" for k, v in info.items()), host_t)
-            self._ensure_calibration(info.get("plate_id"))
-        for line in decoded.logs:
-            st.message = f"plate says: {line}"
-            self._record_text("log", line, host_t)
+            self._take_info(info, host_t)
+        if decoded.logs:
+            self._take_logs(decoded.logs, host_t)
+        if decoded.other_channels:
+            self._take_other_channels(decoded.other_channels)
         block = decoded.samples
+        self._handling = len(block)
         if len(block) == 0:
+            self._report_rejected()
             self._flush_recorder()
             return
         self._ensure_calibration(st.info.get("plate_id"))
@@ -462,16 +545,89 @@ class Acquisition:
                 if self._recorder.failed:
                     st.recording_error = self._recorder.failed
             self._pending_reconnect_mark = False
+        self._handling = 0  # stored: a consumer's failure below loses no sample
+        self._report_rejected()
         if self._consumers:
             made = series()
             for consumer in self._consumers:
                 consumer(made)
 
+    def _take_info(self, info: dict[str, str], host_t: float) -> None:
+        """A new INFO: stored as sent, checked, and a sentence for each bad value."""
+        checked = check_info(info)
+        st = self.status
+        st.info = info
+        self._nominal_rate_hz = checked.rate_hz
+        self._meta = None
+        for problem in checked.problems:
+            st.message = problem
+            if problem not in st.notices:
+                st.notices.append(problem)
+        self._record_text("info", ";".join(f"{k}={v}" for k, v in info.items()), host_t)
+        self._ensure_calibration(info.get("plate_id"))
+
+    def _take_logs(self, lines: list[str], host_t: float) -> None:
+        """Device LOG lines: shown, and stored up to LOG_LINES_PER_S a second."""
+        self.status.message = f"plate says: {lines[-1][:300]}"
+        if host_t - self._log_window_start >= 1.0:
+            self._log_window_start, self._log_window_lines = host_t, 0
+        room = max(LOG_LINES_PER_S - self._log_window_lines, 0)
+        keep, over = lines[:room], len(lines) - min(room, len(lines))
+        self._log_window_lines += len(keep)
+        for line in keep:
+            self._record_text("log", line, host_t)
+        if over:
+            self.status.rejected_frames += over
+            self._count_rejected(
+                f"device LOG lines beyond {LOG_LINES_PER_S} a second (a LOG flood)", over
+            )
+
+    def _take_other_channels(self, other: dict[int, int]) -> None:
+        """SAMPLE frames of another channel count than the stream's: counted and reported."""
+        n_stream = self._decoder.n_channels or 0
+        st = self.status
+        for n, count in sorted(other.items()):
+            st.rejected_frames += count
+            self._count_rejected(f"{n}-channel frames in a {n_stream}-channel stream", count)
+            if n not in self._announced_channels:
+                self._announced_channels.add(n)
+                notice = (
+                    f"the plate sent {n}-channel frames into a {n_stream}-channel stream: "
+                    f"those frames are counted, not stored; if the plate changed, start a new "
+                    "recording"
+                )
+                st.message = notice
+                st.notices.append(notice)
+                self.add_event(
+                    ChannelsChanged(
+                        n_channels=n,
+                        recording_channels=n_stream,
+                        dropped_frames=self._decoder.stats.wrong_channels,
+                    )
+                )
+
+    def _count_rejected(self, reason: str, count: int) -> None:
+        with self._reject_lock:
+            self._rejected[reason] = self._rejected.get(reason, 0) + count
+
+    def _report_rejected(self, force: bool = False) -> None:
+        """Write the frames rejected since the last report as FramesRejected events."""
+        if not self._rejected:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_reject_report < REJECT_REPORT_S:
+            return
+        with self._reject_lock:
+            self._last_reject_report = now
+            rejected, self._rejected = self._rejected, {}
+        for reason, count in rejected.items():
+            self.add_event(FramesRejected(count=count, reason=reason))
+
     def _record_text(self, kind: str, text: str, host_t: float) -> None:
         with self._rec_lock:
             if self._recorder is not None:
                 self._recorder.add_text(kind, text, host_t)
-            elif kind == "log" and self._pending_recording is not None and self._held:
+            elif kind == "log" and self._pending_recording is not None:
                 # (INFO is written when the recording opens, from the plate's latest INFO.)
                 self._held.append(("log", text, host_t))
 
@@ -490,8 +646,8 @@ class Acquisition:
     def _ensure_ring(self, n_channels: int) -> None:
         if self.ring is not None:
             return
-        rate = float(self.status.info.get("rate_hz", 1000) or 1000)
-        capacity = int(max(rate, 100) * self._ring_seconds)
+        rate = self._nominal_rate_hz or DEFAULT_RING_RATE_HZ
+        capacity = int(min(max(rate, 100.0), MAX_RATE_HZ) * self._ring_seconds)
         self.ring = SampleRing(capacity, ring_columns(n_channels))
         self._ring_ready.set()
 

@@ -33,6 +33,7 @@ from daq.frames import (
     TYPE_LOG,
     TYPE_SAMPLE,
     crc16_rows,
+    device_text,
     parse_info,
 )
 from daq.samples import SampleBlock
@@ -43,6 +44,11 @@ _VALID_SAMPLE_LEN[[SAMPLE_FIXED_BYTES + 4 * n for n in range(1, MAX_CHANNELS + 1
 _KNOWN_TYPE = np.zeros(256, dtype=bool)
 _KNOWN_TYPE[list(KNOWN_TYPES)] = True
 _TEXT_SPLIT = re.compile(r"[,\t ]+")
+# A text-mode line longer than this is not one an HX711 sketch prints.
+_MAX_TEXT_LINE = 200
+# Counts are 24-bit readings; t_ms a millisecond clock. Beyond these a line is junk.
+_COUNT_LIMIT = 1 << 31
+_T_MS_LIMIT = 1 << 52
 
 
 @dataclass
@@ -67,6 +73,8 @@ class Decoded:
     samples: SampleBlock
     infos: list[dict[str, str]] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
+    # CRC-valid SAMPLE frames with another channel count than the stream's: count by n.
+    other_channels: dict[int, int] = field(default_factory=dict)
 
 
 # Up to this many frames per read, plain Python (binascii.crc_hqx, int arithmetic) beats
@@ -273,12 +281,12 @@ class FrameDecoder:
         v_typ = typ[v_idx]
         s_sel = v_typ == TYPE_SAMPLE
         if s_sel.any():
-            out.samples = self._samples_from(a, v_start[s_sel], ln[v_idx][s_sel])
+            out.samples = self._samples_from(
+                a, v_start[s_sel], ln[v_idx][s_sel], out.other_channels
+            )
         for k in np.flatnonzero(~s_sel):
             start, length = int(v_start[k]), int(ln[v_idx[k]])
-            text = buf[start + HEADER_BYTES : start + HEADER_BYTES + length].decode(
-                "utf-8", errors="replace"
-            )
+            text = device_text(buf[start + HEADER_BYTES : start + HEADER_BYTES + length])
             if v_typ[k] == TYPE_INFO:
                 out.infos.append(parse_info(text))
             elif v_typ[k] == TYPE_LOG:
@@ -296,15 +304,25 @@ class FrameDecoder:
                 pos = ends[i]
         return keep
 
-    def _samples_from(self, a: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> SampleBlock:
+    def _samples_from(
+        self, a: np.ndarray, starts: np.ndarray, lens: np.ndarray, other: dict[int, int]
+    ) -> SampleBlock:
         if self.n_channels is None:
             self._set_channels(int((lens[0] - SAMPLE_FIXED_BYTES) // 4))
         assert self.n_channels is not None
         want = SAMPLE_FIXED_BYTES + 4 * self.n_channels
         same = lens == want
         if not same.all():
-            self.stats.wrong_channels += int(np.count_nonzero(~same))
+            # The stream's channel count is fixed by its first frame (the ring and the file
+            # are shaped by it); frames of another count are counted and reported, not kept.
+            wrong = lens[~same]
+            self.stats.wrong_channels += int(wrong.shape[0])
+            for length, count in zip(*np.unique(wrong, return_counts=True), strict=True):
+                n = int((length - SAMPLE_FIXED_BYTES) // 4)
+                other[n] = other.get(n, 0) + int(count)
             starts = starts[same]
+            if starts.shape[0] == 0:
+                return SampleBlock.empty(self.n_channels)
         payload = a[starts[:, None] + np.arange(HEADER_BYTES, HEADER_BYTES + want)]
         rec = np.ascontiguousarray(payload).view(_sample_dtype(self.n_channels)).reshape(-1)
         return self._block(rec)
@@ -344,16 +362,28 @@ class FrameDecoder:
     def _feed_text(self, chunk: bytes) -> Decoded:
         buf = self._buf + chunk
         *lines, self._buf = buf.split(b"\n")
+        if len(self._buf) > _MAX_TEXT_LINE:
+            # A "line" that never ends is junk: drop it now rather than hold it in memory.
+            self.stats.bad_lines += 1
+            self.stats.skipped_bytes += len(self._buf)
+            self._buf = b""
         t_us: list[int] = []
         rows: list[list[int]] = []
         for raw in lines:
             line = raw.strip()
             if not line:
                 continue
-            try:
-                values = [int(v) for v in _TEXT_SPLIT.split(line.decode("ascii"))]
-            except (UnicodeDecodeError, ValueError):
-                values = []
+            values: list[int] = []
+            if len(line) <= _MAX_TEXT_LINE:
+                try:
+                    values = [int(v) for v in _TEXT_SPLIT.split(line.decode("ascii"))]
+                except (UnicodeDecodeError, ValueError):
+                    values = []
+            counts_part = values[-4:]
+            if any(abs(v) >= _COUNT_LIMIT for v in counts_part) or (
+                len(values) == 5 and not 0 <= values[0] < _T_MS_LIMIT
+            ):
+                values = []  # a number no HX711 sketch prints: a rejected line, not a crash
             if len(values) == 4:
                 t_us.append(-1)
                 rows.append(values)
@@ -370,7 +400,7 @@ class FrameDecoder:
         seq = np.arange(self._text_seq, self._text_seq + count, dtype=np.int64)
         self._text_seq += count
         self.stats.samples += count
-        counts = np.clip(np.array(rows, dtype=np.int64), -(1 << 31), (1 << 31) - 1)
+        counts = np.array(rows, dtype=np.int64)
         return Decoded(
             SampleBlock(
                 seq=seq,

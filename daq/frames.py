@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import binascii
 import functools
+import math
+import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,6 +25,13 @@ CRC_BYTES = 2
 SAMPLE_FIXED_BYTES = 7  # seq u16 + t_us u32 + stale u8
 MAX_CHANNELS = 8
 PROTOCOL_VERSION = 1
+# A nominal rate outside this range is not a plate's: the fastest link in PROTOCOL.md
+# (1 Mbaud) carries ~3400 four-channel frames/s, and a plate slower than 0.5 Hz is broken.
+MIN_RATE_HZ = 0.5
+MAX_RATE_HZ = 5000.0
+# Control characters (NUL included) other than tab: HDF5 text cannot hold NUL, and none of
+# them belongs on a screen, so device text keeps them as visible \xNN escapes.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
 def sample_len(n_channels: int) -> int:
@@ -175,6 +185,94 @@ def encode_samples(
     raw = rec.view(np.uint8).reshape(n_samples, dt.itemsize)
     rec["crc"] = crc16_rows(raw[:, 2 : 2 + 2 + plen])
     return rec.tobytes()
+
+
+def device_text(payload: bytes) -> str:
+    r"""A LOG or INFO payload as printable text that any store can hold.
+
+    Valid UTF-8 is kept; bytes that are not UTF-8 become ``\xNN`` and control characters
+    (NUL, escape sequences, line breaks) become ``\xNN`` too, so binary junk from a plate
+    is stored and shown faithfully instead of crashing the recorder or the terminal.
+    """
+    text = bytes(payload).decode("utf-8", errors="backslashreplace")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+@dataclass(frozen=True)
+class PlateInfo:
+    """An INFO message checked against PROTOCOL.md.
+
+    Attributes
+    ----------
+    fields : dict
+        Every ``key=value`` pair as sent.
+    proto, channels : int or None
+        The protocol version and channel count, None when absent or not valid.
+    rate_hz : float or None
+        The nominal rate, None when absent or not plausible.
+    problems : tuple of str
+        One sentence per bad value; the frames themselves decide then.
+    """
+
+    fields: dict[str, str]
+    proto: int | None
+    channels: int | None
+    rate_hz: float | None
+    problems: tuple[str, ...]
+
+
+def _int_field(value: str | None) -> int | None:
+    if value is None or len(value) > 12:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def check_info(fields: dict[str, str]) -> PlateInfo:
+    """Validate ``proto``, ``channels`` and ``rate_hz`` of an INFO message.
+
+    Parameters
+    ----------
+    fields : dict
+        The parsed INFO (:func:`parse_info`).
+
+    Returns
+    -------
+    PlateInfo
+        The valid values and one sentence for each value that is not.
+    """
+    problems: list[str] = []
+    proto = _int_field(fields.get("proto"))
+    if "proto" in fields and proto != PROTOCOL_VERSION:
+        problems.append(
+            f"the plate says proto={fields['proto'][:40]!r} but midfoot speaks protocol "
+            f"version {PROTOCOL_VERSION}: its frames are read as version {PROTOCOL_VERSION}; "
+            "update midfoot or the plate's firmware so they match"
+        )
+        proto = None
+    channels = _int_field(fields.get("channels"))
+    if "channels" in fields and not (channels is not None and 1 <= channels <= MAX_CHANNELS):
+        problems.append(
+            f"the plate says channels={fields['channels'][:40]!r}, which is not 1-"
+            f"{MAX_CHANNELS}: midfoot goes by the channel count of its frames"
+        )
+        channels = None
+    rate: float | None = None
+    if "rate_hz" in fields:
+        text = fields["rate_hz"]
+        try:
+            rate = float(text) if len(text) <= 32 else math.nan
+        except ValueError:
+            rate = math.nan
+        if not (math.isfinite(rate) and MIN_RATE_HZ <= rate <= MAX_RATE_HZ):
+            problems.append(
+                f"the plate says rate_hz={text[:40]!r}, which is not a plausible sample rate "
+                f"({MIN_RATE_HZ:g}-{MAX_RATE_HZ:g} Hz): midfoot measures the rate from the frames"
+            )
+            rate = None
+    return PlateInfo(dict(fields), proto, channels, rate, tuple(problems))
 
 
 def parse_info(text: str) -> dict[str, str]:

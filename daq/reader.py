@@ -418,7 +418,8 @@ def _checked_time(name: str, t: np.ndarray) -> np.ndarray:
     if bad.any():
         line = int(np.argmax(bad)) + 1
         raise MidfootError(
-            f"{name}: sample {line} has the time {t[line - 1]!r}, which cannot be a recording's "
+            f"{name}: sample {line} has the time {float(t[line - 1]):g}, which cannot be a "
+            "recording's "
             "time in seconds; fix the time column"
         )
     steps = np.diff(t)
@@ -481,6 +482,9 @@ def _text_series(path: Path, geometry: PlateGeometry | None) -> PlateSeries:
                 )
             else:
                 fz, cop = fz_and_cop(np.nan_to_num(force), plate_used.cells_mm)
+                # A sample with a missing cell has no total or CoP (not the zeros of nan_to_num).
+                fz = np.where(valid_extra, fz, np.nan)
+                cop = np.where(valid_extra[:, None], cop, np.nan)
         elif all(c in names for c in ("fz_n", "cop_x_mm", "cop_y_mm")):
             kind = "cop-csv"
             fz = table[:, names.index("fz_n")]

@@ -1,4 +1,4 @@
-"""HDF5 session recording: raw samples exactly as received, written at least once a second.
+"""HDF5 session recording: raw samples exactly as received, written as they arrive.
 
 The layout is a public format, documented in docs/file-format.md. Every dataset is created
 before SWMR (single-writer, multiple-reader) mode is switched on, so another process can read
@@ -8,8 +8,10 @@ to the last flush (at most one second old).
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import json
+import math
 import os
 import shutil
 import sys
@@ -27,14 +29,23 @@ from daq.samples import SampleBlock
 FORMAT_NAME = "midfoot-session"
 FORMAT_VERSION = 1
 FLUSH_INTERVAL_S = 1.0
-# Stop cleanly while the disk still has this much room, rather than let HDF5 hit the wall
-# mid-write; MIDFOOT_DISK_RESERVE_MB overrides it (0 = write until the disk is truly full).
-DEFAULT_RESERVE_MB = 16.0
+# The recorder stops cleanly while the disk still has room for this many seconds of the
+# stream (at the rate the file actually grows), never letting HDF5 reach a full disk: after
+# a failed write HDF5's metadata cache is inconsistent, and closing a dataset then frees it
+# twice (H5D_close from the second H5Idec_ref: the segfault of issue 9 at reserve 0).
+RESERVE_SECONDS = 30.0
+# ... and never less than this floor (MIDFOOT_DISK_RESERVE_MB sets the floor) ...
+DEFAULT_RESERVE_FLOOR_MB = 2.0
 _CHUNK_SAMPLES = 4096
-# Held blocks are written once this many samples have gathered, even between flushes, so
-# memory stays bounded at any rate (4096 samples is one HDF5 chunk).
-_PENDING_SAMPLES = _CHUNK_SAMPLES
+# ... nor less than what one flush can write at worst: every sample dataset's cached chunk
+# rewritten whole (a compressed chunk that grew moves), plus the metadata, four times over.
+_HARD_MIN_CHUNK_SETS = 4
+_METADATA_BYTES = 256 * 1024
 _STR = h5py.string_dtype("utf-8")
+# Handles of files whose write failed: they are kept, never closed or freed, because HDF5
+# cannot close them safely after an I/O error (see RESERVE_SECONDS). The bytes flushed
+# before the failure stay readable on disk.
+_BROKEN_HANDLES: list[object] = []
 
 
 def disk_free_bytes(path: Path) -> int:
@@ -52,14 +63,54 @@ def _silence_h5py_teardown() -> None:
     sys.unraisablehook = hook
 
 
+def _flatten(obj: object) -> list[object]:
+    if isinstance(obj, tuple | list):
+        return [x for item in obj for x in _flatten(item)]
+    if isinstance(obj, dict):
+        return [x for item in obj.values() for x in _flatten(item)]
+    return [] if obj is None else [obj]
+
+
+def _reserve_floor_bytes() -> int:
+    text = os.environ.get("MIDFOOT_DISK_RESERVE_MB", "")
+    try:
+        mb = float(text) if text else DEFAULT_RESERVE_FLOOR_MB
+    except ValueError:
+        mb = DEFAULT_RESERVE_FLOOR_MB
+    return int(max(mb, 0.0) * 1e6) if math.isfinite(mb) else int(DEFAULT_RESERVE_FLOOR_MB * 1e6)
+
+
+def require_room(path: Path | str, n_channels: int = 8) -> None:
+    """MidfootError now if the disk holding ``path`` has less than the recorder's floor free.
+
+    Called before a recording is armed, so a disk that is already full is said at once.
+    """
+    target = Path(path)
+    chunk_set = _CHUNK_SAMPLES * (2 + 4 + 1 + 4 * n_channels + 8)
+    need = max(_reserve_floor_bytes(), _HARD_MIN_CHUNK_SETS * chunk_set + _METADATA_BYTES)
+    try:
+        free = disk_free_bytes(target)
+    except OSError:
+        return  # the folder does not exist yet: creating the file says what is wrong
+    if free < need:
+        raise MidfootError(
+            f"there is no room to record on the disk holding {target} ({free / 1e6:.1f} MB "
+            f"free; midfoot keeps at least {need / 1e6:.1f} MB free): free some space or "
+            "record to another disk"
+        )
+
+
 def _disk_message(path: Path, exc: Exception, kept: int) -> str:
     text = str(exc).lower()
     if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or any(
         word in text for word in ("space", "too large", "errno = 28", "errno = 27")
     ):
+        detail = f" ({exc.strerror})" if isinstance(exc, OSError) and "midfoot keeps" in str(
+            exc.strerror
+        ) else ""
         return (
-            f"the disk is full while writing {path}: the {kept} samples recorded so far are "
-            "safe in that file; free some space and start a new recording"
+            f"the disk is full while writing {path}{detail}: the {kept} samples recorded so "
+            "far are safe in that file; free some space and start a new recording"
         )
     return (
         f"writing {path} failed ({exc}): the {kept} samples recorded so far are safe in that "
@@ -91,13 +142,16 @@ class SessionRecorder:
         metadata: dict[str, object] | None = None,
     ) -> None:
         self.path = Path(path)
-        self.reserve_bytes = int(
-            float(os.environ.get("MIDFOOT_DISK_RESERVE_MB", DEFAULT_RESERVE_MB)) * 1e6
-        )
-        self.samples_written = 0  # received, including those held for the next flush
-        self._stored = 0  # in the file's datasets
-        self._pending: list[tuple[SampleBlock, np.ndarray | float, int]] = []
-        self._pending_n = 0
+        self.n_channels = n_channels
+        # Uncompressed bytes of one chunk of every sample dataset (seq, t_us, stale, counts,
+        # host_t_s), the most one flush can rewrite per chunk set.
+        self._chunk_set_bytes = _CHUNK_SAMPLES * (2 + 4 + 1 + 4 * n_channels + 8)
+        self.min_reserve_bytes = _HARD_MIN_CHUNK_SETS * self._chunk_set_bytes + _METADATA_BYTES
+        self.reserve_floor_bytes = max(_reserve_floor_bytes(), self.min_reserve_bytes)
+        self.byte_rate = 0.0  # how fast the file grows, bytes/s (measured at each flush)
+        self._rate_mark: tuple[float, int, int] | None = None  # (time, file size, samples)
+        self.samples_written = 0
+        self.samples_flushed = 0  # on disk for sure: written before the last good flush
         self.failed: str | None = None
         if self.path.exists():
             raise MidfootError(
@@ -155,60 +209,57 @@ class SessionRecorder:
             )
         f.swmr_mode = True
         self._last_flush = time.monotonic()
+        try:
+            self._check_room()
+        except OSError as exc:
+            self._file = None
+            f.close()
+            self.path.unlink(missing_ok=True)
+            raise MidfootError(
+                f"there is no room to record on the disk holding {self.path} ({exc.strerror}): "
+                "free some space or record to another disk"
+            ) from exc
         f.flush()
 
     # -- writing ----------------------------------------------------------------------------
     def write(self, block: SampleBlock, host_t_s: np.ndarray | float) -> None:
-        """Append a block of samples as received (seq and t_us as their wire values).
-
-        Blocks are held in memory and written to HDF5 together at each flush (every
-        ``FLUSH_INTERVAL_S``, or sooner once ``_PENDING_SAMPLES`` have gathered): at 1 kHz a
-        block is one to three samples, and resizing and writing five datasets per block cost
-        more than everything else the acquisition does. A crash loses what a crash lost
-        before, the samples since the last flush.
-        """
+        """Append a block of samples as received (seq and t_us as their wire values)."""
         if self.failed or len(block) == 0:
             return
         n = len(block)
-        self._pending.append((block, host_t_s, n))
-        self._pending_n += n
-        self.samples_written += n
-        if self._pending_n >= _PENDING_SAMPLES:
-            self._write_pending()
-        self.maybe_flush()
-
-    def _write_pending(self) -> None:
-        """Write the held blocks to their datasets (one resize and one write per dataset)."""
-        if not self._pending or self.failed:
-            return
-        pending, self._pending, n = self._pending, [], self._pending_n
-        self._pending_n = 0
-        try:
-            blocks = [b for b, _, _ in pending]
-            merged = blocks[0] if len(blocks) == 1 else SampleBlock.concat(blocks)
-            host = np.concatenate(
-                [np.broadcast_to(np.asarray(h, dtype=np.float64), (k,)) for _, h, k in pending]
+        if block.n_channels != self.n_channels:
+            raise ValueError(
+                f"a {block.n_channels}-channel block cannot go into a {self.n_channels}-channel "
+                "recording"
             )
-            values = {
-                "seq": (merged.seq & 0xFFFF).astype(np.uint16),
-                "t_us": (merged.t_us & 0xFFFFFFFF).astype(np.uint32),
-                "stale": merged.stale,
-                "counts": merged.counts,
-                "host_t_s": host,
-            }
+        try:
+            self._check_room()
+        except OSError as exc:
+            self._stop_before_full(exc)
+            return
+        host = np.broadcast_to(np.asarray(host_t_s, dtype=np.float64), (n,))
+        values = {
+            "seq": (block.seq & 0xFFFF).astype(np.uint16),
+            "t_us": (block.t_us & 0xFFFFFFFF).astype(np.uint32),
+            "stale": block.stale,
+            "counts": block.counts,
+            "host_t_s": host,
+        }
+        try:
             for name, ds in self._ds.items():
-                ds.resize(self._stored + n, axis=0)
-                ds[self._stored :] = values[name]
-            self._stored += n
-        except (OSError, RuntimeError, ValueError, TypeError) as exc:
-            # (ValueError/TypeError: a block whose shape the file cannot take; the recording
-            # stops with a sentence rather than taking the acquisition thread with it.)
+                ds.resize(self.samples_written + n, axis=0)
+                ds[self.samples_written :] = values[name]
+            self.samples_written += n
+            self.maybe_flush()
+        except (OSError, RuntimeError) as exc:
             self._fail(exc)
 
     def add_text(self, kind: str, text: str, host_t_s: float | None = None) -> None:
         """Append one INFO text (``info``), device LOG line (``log``) or event (``events``)."""
         if self.failed:
             return
+        # HDF5 strings end at NUL: keep it visible instead (device text is already escaped).
+        text = str(text).replace("\x00", "\\x00")
         t_ds, s_ds = self._text[kind]
         k = t_ds.shape[0]
         try:
@@ -219,6 +270,9 @@ class SessionRecorder:
             self.maybe_flush()
         except (OSError, RuntimeError) as exc:
             self._fail(exc)
+        except (ValueError, TypeError, UnicodeError):
+            # Text HDF5 will not take (lone surrogates): store its escaped form in its place.
+            s_ds[k] = text.encode("utf-8", "backslashreplace").decode("ascii", "replace")
 
     def add_event(self, event: RecordedEvent, host_t_s: float | None = None) -> None:
         """Append an event (stance change, tare, rep mark, note, gap) before the next sample.
@@ -233,41 +287,103 @@ class SessionRecorder:
             return
         now = time.monotonic()
         if force or now - self._last_flush >= FLUSH_INTERVAL_S:
-            self._write_pending()
-            if self.failed:
+            try:
+                self._check_room()
+            except OSError as exc:
+                self._stop_before_full(exc)
                 return
             try:
-                if disk_free_bytes(self.path) < self.reserve_bytes:
-                    raise OSError(errno.ENOSPC, "less free space than the reserve")
                 self._file.flush()
             except (OSError, RuntimeError) as exc:
                 self._fail(exc)
+                return
+            self.samples_flushed = self.samples_written
             self._last_flush = now
+            self._measure_byte_rate(now)
 
-    def _fail(self, exc: Exception) -> None:
-        self.failed = _disk_message(self.path, exc, self._stored)
-        self._pending, self._pending_n = [], 0
-        # HDF5 cannot carry on after a failed write: let go of every handle now, so the part
-        # already flushed stays a valid file, and keep h5py's complaints about the half-written
-        # tail (printed while its objects are freed) off the user's screen.
-        _silence_h5py_teardown()
-        self._ds, self._text = {}, {}
+    # -- the disk -----------------------------------------------------------------------------
+    @property
+    def reserve_bytes(self) -> int:
+        """Free bytes the disk must keep: RESERVE_SECONDS of the stream, at least the floor."""
+        return int(max(self.reserve_floor_bytes, RESERVE_SECONDS * self.byte_rate))
+
+    def _measure_byte_rate(self, now: float) -> None:
+        """How fast the file grows (bytes/s): the larger of its growth and the raw data rate."""
+        try:
+            size = os.stat(self.path).st_size
+        except OSError:
+            return
+        mark, self._rate_mark = self._rate_mark, (now, size, self.samples_written)
+        if mark is None or now - mark[0] <= 0:
+            return
+        dt = now - mark[0]
+        growth = max(size - mark[1], 0) / dt
+        raw = (self.samples_written - mark[2]) * (self._chunk_set_bytes / _CHUNK_SAMPLES) / dt
+        rate = max(growth, raw)
+        # Quick to rise (a faster plate), slow to fall (a pause in the stream).
+        self.byte_rate = rate if rate > self.byte_rate else 0.9 * self.byte_rate + 0.1 * rate
+
+    def _check_room(self) -> None:
+        """OSError(ENOSPC) while the disk still has the reserve, before HDF5 can hit the wall."""
+        free = disk_free_bytes(self.path)
+        if free < self.reserve_bytes:
+            raise OSError(
+                errno.ENOSPC,
+                f"{free / 1e6:.1f} MB free; midfoot keeps {self.reserve_bytes / 1e6:.1f} MB "
+                f"free, about {RESERVE_SECONDS:g} s of this stream",
+            )
+
+    def _stop_before_full(self, exc: OSError) -> None:
+        """The reserve is reached: close the file normally (no write failed), keep everything."""
         file, self._file = self._file, None
+        self._ds, self._text = {}, {}
         try:
             if file is not None:
                 file.close()
-        except Exception:  # noqa: BLE001 - the file is already failed; closing is best effort
-            pass
+        except (OSError, RuntimeError) as close_exc:
+            self._keep_broken(file)
+            exc = OSError(errno.ENOSPC, str(close_exc))
+        self.failed = _disk_message(self.path, exc, self.samples_written)
+
+    def _keep_broken(self, handles: object) -> None:
+        """Keep HDF5 objects after a failed write alive for good (they cannot be closed)."""
+        _silence_h5py_teardown()
+        _BROKEN_HANDLES.append(handles)
+        ids = []
+        for obj in _flatten(handles):
+            ids.append(obj)
+            if getattr(obj, "id", None) is not None:
+                ids.append(obj.id)
+        for obj in ids:
+            # One reference never given back: neither the running program nor the
+            # interpreter's shutdown frees (and so closes) them.
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
+
+    def _fail(self, exc: Exception) -> None:
+        """A write failed (the disk filled under another program, an I/O error).
+
+        HDF5 cannot close objects safely after that (see RESERVE_SECONDS): the handles are
+        kept, never closed, so nothing frees a dataset twice; what was flushed before stays
+        a readable file.
+        """
+        self.failed = _disk_message(self.path, exc, self.samples_flushed)
+        self._keep_broken((self._file, self._ds, self._text))
+        self._ds, self._text = {}, {}
+        self._file = None
 
     def close(self) -> None:
         """Flush and close; safe to call twice and after a failure."""
         if self._file is None:
             return
-        self._write_pending()
-        if self._file is None:
+        try:
+            self._check_room()
+        except OSError:
+            # Not enough room to flush safely: stop here; the last flush is on disk.
+            self._stop_before_full(OSError(errno.ENOSPC, "no room to flush the last second"))
             return
         try:
             self._file.flush()
+            self.samples_flushed = self.samples_written
             self._file.close()
             self._file = None
         except (OSError, RuntimeError, ValueError) as exc:

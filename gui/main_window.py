@@ -465,7 +465,7 @@ class MainWindow(QtWidgets.QMainWindow):
         st = self.session.status
         rate = st.rate_hz
         if rate != rate or rate <= 0:
-            rate = float(st.info.get("rate_hz", 80) or 80)
+            rate = self.session.acquisition.nominal_rate_hz or 80.0
         return rate
 
     def _on_event(self, event: SessionEvent) -> None:

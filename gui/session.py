@@ -644,7 +644,7 @@ class LiveSession:
             return None
         rate = self.status.rate_hz
         if rate != rate or rate <= 0:
-            rate = float(self.status.info.get("rate_hz", 1000) or 1000)
+            rate = self.acquisition.nominal_rate_hz or 1000.0  # INFO's rate, when plausible
         return ring.latest(int(seconds * rate * 1.1) + 2)
 
     def _expire_job(self) -> None:

@@ -188,6 +188,8 @@ def run_terminal(
             while not stop.is_set():
                 if seconds is not None and time.monotonic() - t0 >= seconds:
                     break
+                if session.status.failure:
+                    break  # the acquisition stopped for good: `live` says why and exits 1
                 events = session.poll()
                 readout = session.readout()
                 reps = session.reps

@@ -297,3 +297,108 @@ def test_property_every_intact_frame_exactly_once_in_order(n, cuts, corrupt, ins
     assert got_intact == intact
     assert got == sorted(got)
     assert logs[-1] == "end"
+
+
+# -- hostile plates (issue 9): what the decoder hands on is always storable ----------------
+
+
+def test_log_with_nul_and_binary_junk_is_kept_as_escaped_text():
+    junk = bytes(range(256))[:255]
+    dec = FrameDecoder()
+    _, _, logs = decode_all(
+        dec, [encode_frame(3, b"cell 2\x00 lost"), encode_frame(3, junk), encode_log("ok é")]
+    )
+    assert logs[0] == "cell 2\\x00 lost"
+    assert "\x00" not in logs[1]
+    assert "\x1b" not in logs[1]
+    # Every printable ASCII byte survives; every other byte is a visible escape.
+    assert "".join(chr(b) for b in range(0x20, 0x7F)) in logs[1]
+    assert "\\x00" in logs[1]
+    assert "\\xff" not in logs[1]
+    assert "\\xfe" in logs[1]
+    assert logs[2] == "ok é"
+
+
+def test_frames_of_another_channel_count_are_counted_not_kept():
+    seq, t_us, stale, counts, four = make_stream(30, channels=4)
+    eight = encode_samples([100, 101], [0, 1], [0, 0], np.ones((2, 8), int))
+    step = sample_frame_bytes(4)
+    chunks = [four[: 10 * step], eight, four[10 * step : 20 * step], eight[:37], eight[37:]]
+    chunks.append(four[20 * step :])
+    dec = FrameDecoder()
+    other: dict[int, int] = {}
+    blocks = []
+    for chunk in chunks:
+        out = dec.feed(chunk)
+        blocks.append(out.samples)
+        for n, k in out.other_channels.items():
+            other[n] = other.get(n, 0) + k
+    got = SampleBlock.concat([b for b in blocks if len(b)])
+    np.testing.assert_array_equal(got.counts, counts)
+    assert other == {8: 4}
+    assert dec.stats.wrong_channels == 4
+
+
+def test_a_read_of_only_other_channel_frames_gives_no_samples():
+    dec = FrameDecoder()
+    dec.feed(make_stream(5)[-1])
+    out = dec.feed(encode_samples([9], [9], [0], np.ones((1, 8), int)))
+    assert len(out.samples) == 0
+    assert out.other_channels == {8: 1}
+
+
+def test_text_lines_with_huge_integers_are_rejected_lines():
+    dec = FrameDecoder()
+    good = b"1,2,3,4\n" * 40
+    bad = b"99999999999999999999999,1,2,3\n" + b"7" * 5000 + b",1,2,3\n" + b"1,2,3,2147483648\n"
+    samples, _, _ = decode_all(dec, [good, bad, b"5,6,7,8\n"])
+    assert dec.text_mode
+    assert len(samples) == 41
+    assert samples.counts[-1].tolist() == [5, 6, 7, 8]
+    assert dec.stats.bad_lines >= 3
+
+
+@pytest.mark.parametrize(
+    ("fields", "problems"),
+    [
+        ({"proto": "1", "channels": "4", "rate_hz": "80"}, 0),
+        ({"proto": "2", "channels": "4", "rate_hz": "80"}, 1),
+        ({"channels": "0"}, 1),
+        ({"channels": "99", "rate_hz": "1e12"}, 2),
+        ({"rate_hz": "nan"}, 1),
+        ({"rate_hz": "inf"}, 1),
+        ({"rate_hz": "abc"}, 1),
+        ({"rate_hz": "-80"}, 1),
+    ],
+)
+def test_info_is_validated(fields, problems):
+    from daq.frames import check_info
+
+    info = check_info(fields)
+    assert len(info.problems) == problems
+    for key in ("proto", "channels", "rate_hz"):
+        if key in fields and any(key in p for p in info.problems):
+            assert getattr(info, key) is None
+    if problems == 0:
+        assert (info.proto, info.channels, info.rate_hz) == (1, 4, 80.0)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.binary(max_size=300), max_size=12), st.integers(0, 2**32 - 1))
+def test_property_hostile_bytes_never_raise(chunks, seed):
+    """Random bytes, frames of any type and LEN with valid CRCs: no exception, storable text."""
+    rng = np.random.default_rng(seed)
+    stream = []
+    for chunk in chunks:
+        kind = int(rng.integers(0, 4))
+        if kind == 0:
+            stream.append(chunk)
+        else:
+            stream.append(encode_frame(int(rng.integers(0, 5)), chunk[:255]))
+    dec = FrameDecoder()
+    for piece in stream:
+        out = dec.feed(piece)
+        for text in out.logs:
+            assert "\x00" not in text
+        for info in out.infos:
+            assert all("\x00" not in k + v for k, v in info.items())

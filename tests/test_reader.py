@@ -105,6 +105,14 @@ def test_santos_duarte_layout_is_detected_from_header(tmp_path):
         ("huge.csv", "t,ap_mm,ml_mm,fz_n\n0,1,2,3\n1e300,1,2,3\n", "cannot be a recording"),
         ("inf.csv", "t,ap_mm,ml_mm,fz_n\n0,1,2,3\ninf,1,2,3\n", "cannot be a recording"),
         ("units.csv", "t,ap_mm,ml_mm,fz_n\n0,1,2,3\n1,1e9,2,3\n", "cannot come from a plate"),
+        # Forces CSVs (cell forces only): all NaN, absurd and non-monotonic times.
+        ("fnan.csv", "t_s,f0_n,f1_n,f2_n,f3_n\n" + "".join(f"{i},nan,nan,nan,nan\n"
+                                                           for i in range(50)),
+         "no usable values"),
+        ("fhuge.csv", "t_s,f0_n,f1_n,f2_n,f3_n\n0,1,1,1,1\n1e300,1,1,1,1\n",
+         "time 1e\\+300, which cannot be a recording"),
+        ("fback.csv", "t_s,f0_n,f1_n,f2_n,f3_n\n0,1,1,1,1\n2,1,1,1,1\n1,1,1,1,1\n",
+         "do not increase"),
     ],
 )
 def test_bad_files_raise_one_sentence(tmp_path, name, text, match):

@@ -6,6 +6,7 @@ import time
 
 from daq.decoder import FrameDecoder
 from daq.errors import MidfootError
+from daq.frames import check_info
 from daq.source import DEFAULT_BAUD, PlateConnection, resolve_port
 from gui.cli import CommandParser
 
@@ -46,6 +47,14 @@ def run(argv: list[str]) -> int:
         print(f"{key}: {value}")
     if not infos:
         print("info: (the plate sent no INFO frame)")
+    else:
+        for problem in check_info(infos[-1]).problems:
+            print(f"warning: {problem}")
+    if decoder.stats.wrong_channels:
+        print(
+            f"warning: {decoder.stats.wrong_channels} frames had another channel count than "
+            f"the first ({decoder.n_channels})"
+        )
     if decoder.fallback_message:
         print(f"note: {decoder.fallback_message}")
     if first_t is not None and last_t is not None and last_t > first_t and first_t >= 0:

@@ -7,8 +7,13 @@ without Qt's libraries (a headless Raspberry Pi) and `midfoot --help` stays fast
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
+import socket
 import sys
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from analysis.stance import StanceSetup
@@ -17,6 +22,10 @@ from daq.lsl import LslFeed, require_pylsl
 from daq.source import DEFAULT_BAUD
 from gui.cli import CommandParser
 from gui.session import DEFAULT_SCENARIO, STANCES, LiveSession, choose_source
+
+# Ctrl-C, `kill` and a closed terminal all stop the app and close any recording cleanly.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+WATCH_INTERVAL_MS = 200  # how often the window checks for a failed acquisition
 
 
 def has_display() -> bool:
@@ -76,11 +85,15 @@ def run(argv: list[str]) -> int:
         terminal = True
     if args.lsl:
         require_pylsl()
+    # A stop signal from here on closes any recording cleanly, even one that arrives while
+    # the window is still being built (the faces' own handlers take over once they run).
+    requested = threading.Event()
+    previous = _catch_stop_signals(lambda signum, frame: requested.set())
     session = LiveSession(url, stance, baudrate=args.baud)
     if args.lsl:
         session.add_feed(LslFeed(["live start", f"stance {stance.stance}"], "live stop"))
-    session.start()
     try:
+        session.start()
         if args.record:
             session.start_recording(str(args.record))
         if terminal:
@@ -88,13 +101,30 @@ def run(argv: list[str]) -> int:
 
             if note:
                 print(note)
-            return run_terminal(session, seconds=args.seconds, sessions_dir=args.sessions_dir)
-        return _run_window(session, args, note)
+            code = 0
+            if not requested.is_set():
+                code = run_terminal(session, seconds=args.seconds, sessions_dir=args.sessions_dir)
+            if session.status.failure:
+                print(f"midfoot live: {session.status.failure}", file=sys.stderr)
+                return 1
+            return code
+        return _run_window(session, args, note, requested)
     finally:
         session.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
-def _run_window(session: LiveSession, args: argparse.Namespace, note: str | None) -> int:
+def _catch_stop_signals(handler: Callable[[int, object], None]) -> dict[int, object]:
+    """Install ``handler`` for SIGINT, SIGTERM and SIGHUP; the previous handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+
+
+def _run_window(
+    session: LiveSession, args: argparse.Namespace, note: str | None, requested: threading.Event
+) -> int:
     import pyqtgraph as pg
     from pyqtgraph.Qt import QtCore, QtWidgets
 
@@ -115,6 +145,66 @@ def _run_window(session: LiveSession, args: argparse.Namespace, note: str | None
     if args.seconds is not None:
         # quit() closes every window first (Qt 6), which stops the plate.
         QtCore.QTimer.singleShot(int(args.seconds * 1000), app.quit)
-    app.exec()
+    failed: list[str] = []
+    with _quit_on_signals(app, session, requested, failed):
+        app.exec()
     window.close()
+    if failed:
+        print(f"midfoot live: {failed[0]}", file=sys.stderr)
+        return 1
     return 0
+
+
+@contextlib.contextmanager
+def _quit_on_signals(
+    app: object, session: LiveSession, requested: threading.Event, failed: list[str]
+) -> Iterator[None]:
+    """Quit the Qt loop cleanly on Ctrl-C, SIGTERM or SIGHUP, or when acquisition fails.
+
+    Python runs a signal handler only when the interpreter gets control, which it never
+    does while Qt's loop waits in C++; so the handlers' wake-up byte goes to a socket that
+    a QSocketNotifier watches (an instant wake), and a slow timer also checks whether the
+    acquisition stopped for good or a signal came before the loop ran. Quitting closes the
+    window, which stops the plate and closes any recording, so the file is complete.
+    """
+    from pyqtgraph.Qt import QtCore
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    read_sock, write_sock = socket.socketpair()
+    read_sock.setblocking(False)
+    write_sock.setblocking(False)
+
+    def on_signal(signum: int, frame: object) -> None:
+        requested.set()
+        app.quit()  # type: ignore[attr-defined]
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            read_sock.recv(64)
+
+    def watch() -> None:
+        failure = session.status.failure
+        if failure and not failed:
+            failed.append(failure)
+        if failed or requested.is_set():
+            app.quit()  # type: ignore[attr-defined]
+
+    previous = _catch_stop_signals(on_signal)
+    old_fd = signal.set_wakeup_fd(write_sock.fileno(), warn_on_full_buffer=False)
+    notifier = QtCore.QSocketNotifier(read_sock.fileno(), QtCore.QSocketNotifier.Type.Read)
+    notifier.activated.connect(drain)
+    timer = QtCore.QTimer()
+    timer.timeout.connect(watch)
+    timer.start(WATCH_INTERVAL_MS)
+    try:
+        yield
+    finally:
+        timer.stop()
+        notifier.setEnabled(False)
+        signal.set_wakeup_fd(old_fd)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        read_sock.close()
+        write_sock.close()

@@ -16,6 +16,8 @@ from daq.lsl import LslFeed, require_pylsl
 from daq.source import DEFAULT_BAUD, resolve_port
 from gui.cli import CommandParser
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
 
 def _status_line(acq: Acquisition, elapsed_s: float) -> str:
     st = acq.status
@@ -34,7 +36,7 @@ def _status_line(acq: Acquisition, elapsed_s: float) -> str:
 
 
 def run(argv: list[str]) -> int:
-    """`midfoot record`: record a plate to an HDF5 session until --seconds, Ctrl-C or SIGTERM."""
+    """`midfoot record`: record a plate to an HDF5 session until --seconds or a signal."""
     parser = CommandParser(prog="midfoot record", description=run.__doc__)
     parser.add_argument("--port", help="device path or pyserial URL (default: the one plate found)")
     parser.add_argument("--out", required=True, type=Path, help="the .h5 file to create")
@@ -60,7 +62,8 @@ def run(argv: list[str]) -> int:
     def on_signal(signum: int, frame: object) -> None:
         stop.set()
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    # Ctrl-C, `kill` and a closed terminal (SIGHUP) all close the file cleanly.
+    previous = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS}
     acq = Acquisition(url, baudrate=args.baud)
     feed = LslFeed(["record start", f"stance {args.stance}"], "record stop") if args.lsl else None
     if feed is not None:
@@ -82,19 +85,26 @@ def run(argv: list[str]) -> int:
         t0 = time.monotonic()
         tty = sys.stderr.isatty() and not args.quiet
         last_print = 0.0
+        told = 0
         while not stop.is_set():
             elapsed = time.monotonic() - t0
             if args.seconds is not None and elapsed >= args.seconds:
                 break
-            if acq.status.recording_error:
+            if acq.status.recording_error or acq.status.failure:
                 break
+            notices = acq.status.notices
+            while told < len(notices):
+                print(("\n" if tty else "") + f"warning: {notices[told]}", file=sys.stderr)
+                told += 1
             if feed is not None and acq.status.reconnects != reconnects:
                 reconnects = acq.status.reconnects
                 feed.mark("reconnect")
             if not args.quiet and elapsed - last_print >= (0.25 if tty else 5.0):
                 line = _status_line(acq, elapsed)
+                # On a terminal the line is rewritten in place and cleared to its end, so a
+                # shorter line (streaming again after [DISCONNECTED]) leaves nothing stale.
                 print(
-                    ("\r" + line) if tty else line,
+                    ("\r" + line + "\x1b[K") if tty else line,
                     end="" if tty else "\n",
                     file=sys.stderr,
                     flush=True,
@@ -126,6 +136,15 @@ def run(argv: list[str]) -> int:
         note = register_recording(args.out)
         if note:
             print(f"midfoot record: {note}", file=sys.stderr)
+    if st.rejected_frames:
+        print(
+            f"{st.rejected_frames} frames could not be stored as they came; each is counted in "
+            "the file's events (FramesRejected)",
+            file=sys.stderr,
+        )
+    if st.failure:
+        print(f"midfoot record: {st.failure}", file=sys.stderr)
+        return 1
     if st.recording_error:
         print(f"midfoot record: {st.recording_error}", file=sys.stderr)
         return 1
