@@ -330,7 +330,7 @@ def run(case: PeopleCase) -> tuple[PeopleCase, Score]:
     played = play(case)
     told = analyse_series(played.series, played.told, body_mass_kg=played.body_mass_kg)
     free_setup = StanceSetup(foot_length_mm=played.foot["foot_length_mm"])
-    analyser = HingeAnalyser(free_setup, body_mass_kg=played.body_mass_kg)
+    analyser = HingeAnalyser(free_setup, body_mass_kg=played.body_mass_kg, stance_told=False)
     free = analyse_series(
         played.series, StanceTimeline(free_setup, (), "default"), analyser=analyser
     )
