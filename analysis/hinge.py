@@ -83,6 +83,8 @@ QUIET_STRIDE_S = 0.05
 # scatters by +-25 % at its lockout (tremor integrated twice) and stays below 25 % until
 # three quarters of the ascent, so half separates the two.
 RECOVERY_MIN = 0.5
+# A quiet sample whose path has regained less than this is a stall, not a lockout.
+STALL_RECOVERY_MAX = 0.25
 # The bottom must be at least this far behind a lockout candidate.
 MIN_ASCENT_S = 0.3
 # A hinge's CoM gains this velocity within VELOCITY_WINDOW_S going down and again coming up;
@@ -118,12 +120,17 @@ BASELINE_SETTLE_S = 0.7
 # A still stretch's CoP stays within this range (sway of 5 mm rms spans ~15-20 mm over a
 # few seconds); a descent moves it 30 mm or more.
 BASELINE_STILL_MM = 25.0
-# A movement that did not make a rep and left the person standing further than this from
-# the baseline re-placed the feet (sway stays within ~10 mm; ONSET_COP_MM started it). One
-# that ends standing further than REPLACED_LOCKOUT_MM away is a re-placement even when its
-# force looked like a hinge: a lockout comes back to the standing position, the worst lean
-# back (30 mm) included.
-REPLACED_MM = 25.0
+# A movement without a descent that leaves the person standing still elsewhere re-placed
+# the feet. One that ends standing further than REPLACED_LOCKOUT_MM away is a re-placement
+# even when its force looked like a hinge: a lockout comes back to the standing position,
+# the worst lean back (30 mm) included.
+# "Standing still elsewhere": steady force and the CoP within REPLACED_STILL_MM for a second
+# (the weigh-in's stillness); a descent under way moves the CoP further in that time.
+REPLACED_STILL_S = 1.0
+REPLACED_STILL_MM = 10.0
+# ... and that far from the baseline: further than the worst lean held at the top (30 mm)
+# plus sway; a change of stance moves the load 40-100 mm.
+REPLACED_STILL_AWAY_MM = 40.0
 REPLACED_LOCKOUT_MM = 50.0
 # Below QUIET_LOWPASS_MIN_HZ the cells are HX711s converting up to a period apart: the
 # closed CoM path then also fits the force error this skew causes while the CoP moves,
@@ -632,6 +639,20 @@ class HingeAnalyser:
         y = float(h.span("y_lp", g, g + 1)[0])
         return bool(np.hypot(x - base[0], y - base[1]) > limit_mm)
 
+    def _stands_elsewhere(self, e: int) -> bool:
+        """Still for REPLACED_STILL_S up to ``e``, REPLACED_STILL_AWAY_MM from the baseline."""
+        if not self._feet_moved(e, REPLACED_STILL_AWAY_MM):
+            return False
+        h = self._hist
+        lo = e - self._n(REPLACED_STILL_S) + 1
+        if lo < h.oldest:
+            return False
+        if not h.span("steady", lo, e + 1).all():
+            return False
+        x = h.span("x_lp", lo, e + 1)
+        y = h.span("y_lp", lo, e + 1)
+        return max(float(np.ptp(x)), float(np.ptp(y))) <= REPLACED_STILL_MM
+
     def _reweigh(self, g: int) -> None:
         """The feet were re-placed: learn the standing force, CoP and stance again."""
         self._rep = None
@@ -780,9 +801,7 @@ class HingeAnalyser:
             self._events.append(RepAborted(self._t(g), len(self.reps)))
         self._rep = None
         self.state = HingeState.STANDING
-        if self._feet_moved(g, REPLACED_MM):
-            # Not a rep, and the person stands elsewhere: the feet were re-placed.
-            self._reweigh(g)
+
 
     def _path(self, g0: int, g1: int, zero_impulse: bool) -> tuple[np.ndarray, HingePath]:
         t = np.array(self._hist.span("t", g0, g1))
@@ -806,7 +825,12 @@ class HingeAnalyser:
             self._events.append(RepStarted(self._t(rep.trigger), len(self.reps)))
         self.state = HingeState.ASCENDING if ascended else HingeState.DESCENDING
         if not descended:
-            if self._t(e) - self._t(rep.trigger) >= NO_DESCENT_S:
+            if self._stands_elsewhere(e):
+                # No descent, and the person stands still away from where they stood:
+                # the feet were re-placed (never a rep). Learn the new stance.
+                self._abort(e)
+                self._reweigh(e)
+            elif self._t(e) - self._t(rep.trigger) >= NO_DESCENT_S:
                 self._abort(e)
             return
         eased = ascended and rep.v_now <= 0.5 * rep.up_peak
@@ -823,10 +847,10 @@ class HingeAnalyser:
         path = hinge_path(t, raw[0], self._weight_n)
         deep = path.depth_m >= self.thresholds.min_depth_m
         climbed = path.recovery >= RECOVERY_MIN and t[-1] - t[path.i_bottom] >= MIN_ASCENT_S
-        # Either way the path must have regained half its drop: a stall part-way down (a
-        # jerky descent) is quiet after down, up and down lobes too, at the bottom of its
-        # path.
-        recovered = path.recovery >= RECOVERY_MIN
+        # Either way the path must have come up: a stall part-way down (a jerky descent)
+        # is quiet after down, up and down lobes too, at the bottom of its path (recovery
+        # about 0), while a real lockout's path scatters to as low as ~0.4.
+        recovered = path.recovery >= STALL_RECOVERY_MAX
         if deep and recovered and (climbed or (braked and path.set_down is None)):
             self._complete(e, t, raw, path)
             return
