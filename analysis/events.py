@@ -74,4 +74,61 @@ class HoldUpdated:
     rep: Rep | None = None
 
 
-AnalysisEvent = BodyMassMeasured | RepStarted | RepAborted | RepCompleted | HoldUpdated
+@dataclass(frozen=True)
+class LockoutMeasured:
+    """The top position of rep ``rep.index`` is known (the lockout and the hold's first second).
+
+    ``rep`` carries the final ``lockout_shift_mm`` and ``backward_lean`` fault, which may
+    differ from those of :class:`RepCompleted` when the person leaned back after lockout.
+    """
+
+    t_s: float
+    rep: Rep
+
+
+@dataclass(frozen=True)
+class StanceInferred:
+    """The stance the standing CoP says, read when the feet were (re)placed.
+
+    Attributes
+    ----------
+    t_s : float
+        End of the still stretch it was read from (s).
+    stance : str
+        The inferred stance.
+    back_foot_fraction : float
+        The back foot's share that stance implies (0 bilateral).
+    told : str or None
+        The stance a person told, if one was told (it wins); None when the inferred
+        stance is used.
+    """
+
+    t_s: float
+    stance: str
+    back_foot_fraction: float
+    told: str | None = None
+
+    @property
+    def mismatch(self) -> bool:
+        """A stance was told and the data say another."""
+        return self.told is not None and self.told != self.stance
+
+    def message(self) -> str:
+        """One line for a person."""
+        if self.mismatch:
+            return (
+                f"the feet look like {self.stance}, but {self.told} was chosen: coaching "
+                f"as {self.told} (change the stance if that is wrong)"
+            )
+        return f"stance: {self.stance} (inferred from where the weight sits)"
+
+
+AnalysisEvent = (
+    BodyMassMeasured
+    | RepStarted
+    | RepAborted
+    | RepCompleted
+    | HoldUpdated
+    | LockoutMeasured
+    | StanceInferred
+)

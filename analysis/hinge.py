@@ -36,13 +36,16 @@ from analysis.events import (
     AnalysisEvent,
     BodyMassMeasured,
     HoldUpdated,
+    LockoutMeasured,
     RepAborted,
     RepCompleted,
     RepStarted,
+    StanceInferred,
 )
 from analysis.presence import OFF_CLEAR_FRACTION, OFF_FRACTION, ON_PLATE_N, Presence
 from analysis.reps import (
     G_M_S2,
+    LOCKOUT_HALF_WINDOW_S,
     HingePath,
     Rep,
     SetSummary,
@@ -51,9 +54,10 @@ from analysis.reps import (
     hinge_path,
     hinge_timing,
     measure_rep,
+    revise_lockout,
     summarise_set,
 )
-from analysis.stance import STANCES, StanceSetup
+from analysis.stance import STANCES, StanceSetup, infer_stance
 from analysis.stillness import WEIGH_STILL_S, run_lengths
 from daq.errors import MidfootError
 from daq.ring import Column, SampleRing
@@ -79,11 +83,17 @@ QUIET_STRIDE_S = 0.05
 # scatters by +-25 % at its lockout (tremor integrated twice) and stays below 25 % until
 # three quarters of the ascent, so half separates the two.
 RECOVERY_MIN = 0.5
+# A quiet sample whose path has regained less than this is a stall, not a lockout.
+STALL_RECOVERY_MAX = 0.25
 # The bottom must be at least this far behind a lockout candidate.
 MIN_ASCENT_S = 0.3
 # A hinge's CoM gains this velocity within VELOCITY_WINDOW_S going down and again coming up;
 # an onset not followed by such a descent within NO_DESCENT_S was not a rep.
 MOVE_V_M_S = 0.045
+# The push above the standing weight alone (braking into the bottom and driving up) of even
+# a 0.1 m hinge gives over 0.15 m/s; standing tremor and a weight a per cent off give
+# under 0.05. Twice MOVE_V_M_S separates them.
+PUSH_V_M_S = 2.0 * MOVE_V_M_S
 NO_DESCENT_S = 2.5
 # Even the slowest descent (0.12 m in 2.5 s) shows that velocity within ~0.8 s of starting:
 # the person was still standing this long before it.
@@ -107,10 +117,37 @@ FIRST_BASELINE_LEAD_S = 4.0
 BASELINE_GAP_S = 0.3
 BASELINE_MIN_S = 0.4
 BASELINE_SETTLE_S = 0.7
+# A still stretch's CoP stays within this range (sway of 5 mm rms spans ~15-20 mm over a
+# few seconds); a descent moves it 30 mm or more.
+BASELINE_STILL_MM = 25.0
+# A movement without a descent that leaves the person standing still elsewhere re-placed
+# the feet. One that ends standing further than REPLACED_LOCKOUT_MM away is a re-placement
+# even when its force looked like a hinge: a lockout comes back to the standing position,
+# the worst lean back (30 mm) included.
+# "Standing still elsewhere": steady force and the CoP within REPLACED_STILL_MM for a second
+# (the weigh-in's stillness); a descent under way moves the CoP further in that time.
+REPLACED_STILL_S = 1.0
+REPLACED_STILL_MM = 10.0
+# ... and that far from the baseline: further than the worst lean held at the top (30 mm)
+# plus sway; a change of stance moves the load 40-100 mm.
+REPLACED_STILL_AWAY_MM = 40.0
+REPLACED_LOCKOUT_MM = 50.0
 # Below QUIET_LOWPASS_MIN_HZ the cells are HX711s converting up to a period apart: the
 # closed CoM path then also fits the force error this skew causes while the CoP moves,
 # bounded by two periods over this cell spacing (the default plate's).
 CHANNEL_SPAN_MM = 500.0
+# The top position: a lean that settles in after lockout (over the first 0.3-0.5 s of the
+# hold) is still a lean, so the lockout shift is the mean position from TOP_SETTLE_S after
+# the lockout to TOP_WINDOW_S after it (the lockout and the first second of the hold, a
+# sustained position: glitches are median-cleaned and sway averages over half a second).
+# During that second the CoP may move to where the person will stand, so neither leaving
+# the hold band nor the CoP-distance onset ends the hold.
+TOP_WINDOW_S = 1.0
+TOP_SETTLE_S = 0.5
+# (The velocity proxy sums the force over the last VELOCITY_WINDOW_S = 0.8 s, so at the end
+# of the top window it holds only the top: a fair reference weight.)
+# With less hold than this after TOP_SETTLE_S, the top is the mean since just before lockout.
+TOP_MIN_S = 0.2
 # A gap in the time stamps longer than this (a reconnect) restarts the analysis.
 MAX_GAP_S = 0.5
 HISTORY_S = 45.0
@@ -159,13 +196,21 @@ class _RepInProgress:
     v_now: float = 1.0  # the velocity at the last scan (m/s)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Hold:
-    """The lockout hold of rep ``index``, which began at ``lockout_s`` at ``ref_mm``."""
+    """The lockout hold of rep ``index``, which began at ``lockout_s`` at ``ref_mm``.
+
+    Until ``settled`` the top position is being measured (:data:`TOP_WINDOW_S`); then
+    ``ref_mm`` is that position and ``base_mm`` the standing baseline the rep was measured
+    from.
+    """
 
     index: int
     lockout_s: float
     ref_mm: tuple[float, float]
+    base_mm: tuple[float, float]
+    settled: bool = False
+    weight_n: float | None = None
 
 
 def _history_ring(keep: int) -> SampleRing:
@@ -200,6 +245,10 @@ class HingeAnalyser:
     body_mass_kg : float, optional
         The person's own mass, if known; otherwise the first still weigh-in (or a
         kettlebell set down at the bottom of a rep) measures it.
+    stance_told : bool
+        The stance was told (it wins; a stance the data say otherwise is reported in a
+        :class:`StanceInferred` event). False: every time the feet are placed the stance
+        is inferred from the standing CoP (:func:`analysis.stance.infer_stance`) and used.
 
     Notes
     -----
@@ -218,8 +267,10 @@ class HingeAnalyser:
         thresholds: Thresholds | None = None,
         *,
         body_mass_kg: float | None = None,
+        stance_told: bool = True,
     ) -> None:
         self.stance = stance if stance is not None else StanceSetup()
+        self.stance_told = bool(stance_told)
         self.thresholds = thresholds if thresholds is not None else Thresholds()
         self._body_mass_kg: float | None = None
         self._body_mass_source: str | None = None
@@ -550,15 +601,65 @@ class HingeAnalyser:
             self._events.append(
                 BodyMassMeasured(self._t(done), self._body_mass_kg, w_n / G_M_S2, "weigh-in")
             )
+        self._infer_stance(x0, self._t(done))
         self.state = HingeState.STANDING
         self._rest_from = g0
         self._baseline_ok_from_s = self._t(g0)
         return done + 1
 
-    def _add_baseline(self, x: float, y: float, fz: float, weight_s: float) -> None:
+    def _add_baseline(
+        self, x: float, y: float, fz: float, weight_s: float, t_s: float | None = None
+    ) -> None:
         if self._baseline.add(x, y, fz, weight_s):
             self._set_reps = 0  # the feet moved: a new set
+            if t_s is not None:
+                self._infer_stance(x, t_s)
         self._weight_n = self._baseline.weight_n
+
+    def _infer_stance(self, x_mm: float, t_s: float) -> None:
+        """Read the stance from a still standing CoP; use it unless one was told."""
+        guess = infer_stance(x_mm, self.stance)
+        if self.stance_told:
+            self._events.append(
+                StanceInferred(t_s, guess.stance, guess.back_foot_fraction, self.stance.stance)
+            )
+            return
+        if guess.stance != self.stance.stance:
+            self.stance = self.stance.with_stance(guess.stance)
+        self._events.append(StanceInferred(t_s, guess.stance, guess.back_foot_fraction))
+
+    def _feet_moved(self, g: int, limit_mm: float) -> bool:
+        """Whether the CoP at sample ``g`` is further than ``limit_mm`` from the baseline."""
+        base = self.baseline_mm
+        if base is None:
+            return False
+        h = self._hist
+        g = min(max(g, h.oldest), h.written - 1)
+        x = float(h.span("x_lp", g, g + 1)[0])
+        y = float(h.span("y_lp", g, g + 1)[0])
+        return bool(np.hypot(x - base[0], y - base[1]) > limit_mm)
+
+    def _stands_elsewhere(self, e: int) -> bool:
+        """Still for REPLACED_STILL_S up to ``e``, REPLACED_STILL_AWAY_MM from the baseline."""
+        if not self._feet_moved(e, REPLACED_STILL_AWAY_MM):
+            return False
+        h = self._hist
+        lo = e - self._n(REPLACED_STILL_S) + 1
+        if lo < h.oldest:
+            return False
+        if not h.span("steady", lo, e + 1).all():
+            return False
+        x = h.span("x_lp", lo, e + 1)
+        y = h.span("y_lp", lo, e + 1)
+        return max(float(np.ptp(x)), float(np.ptp(y))) <= REPLACED_STILL_MM
+
+    def _reweigh(self, g: int) -> None:
+        """The feet were re-placed: learn the standing force, CoP and stance again."""
+        self._rep = None
+        self.state = HingeState.WEIGHING
+        self._weigh_from = g
+        self._reweigh_only = True
+        self._reset_baseline()
 
     def _in_standing(self, lo: int, hi: int) -> int:
         """Standing or holding: look for stepping off, a movement, or the hold's end."""
@@ -575,19 +676,42 @@ class HingeAnalyser:
             base = self.baseline_mm
             ref_x, ref_y = base if base is not None else (float(x_lp[0]), float(y_lp[0]))
         dist = np.hypot(x_lp - ref_x, y_lp - ref_y)
-        falling = self._velocity_m_s(lo, hi) < -ONSET_V_M_S
         if self.state == HingeState.HOLDING and self._hold is not None:
-            # The velocity proxy rings for a moment after an ascent: not a new descent.
+            # The velocity proxy rings for a moment after an ascent: not a new descent. On
+            # a plate whose cells' gains differ the same person weighs a little more or less
+            # at the top (the CoP moved, a lean moves it further), so once the top position
+            # is known the velocity is taken against the weight measured there.
+            top_w = self._hold.weight_n if self._hold.settled else None
+            falling = self._velocity_m_s(lo, hi, top_w) < -ONSET_V_M_S
             falling &= h.span("t", lo, hi) >= self._hold.lockout_s + HOLD_REFRACTORY_S
-        onset = falling | (np.abs(fz_lp / w_n - 1.0) > ONSET_FZ_FRACTION) | (dist > ONSET_COP_MM)
-        if self.state == HingeState.HOLDING:
-            leave = dist > self.thresholds.hold_band_mm
+            if not self._hold.settled:
+                falling &= False
+        else:
+            falling = self._velocity_m_s(lo, hi) < -ONSET_V_M_S
+        far = dist > ONSET_COP_MM
+        leave = dist > self.thresholds.hold_band_mm
+        hold = self._hold if self.state == HingeState.HOLDING else None
+        top_due = -1
+        if hold is not None and not hold.settled:
+            t_span = h.span("t", lo, hi)
+            settling = t_span < hold.lockout_s + TOP_WINDOW_S
+            far &= ~settling
+            leave &= ~settling
+            top_due = _first_true(~settling)
+        onset = falling | (np.abs(fz_lp / w_n - 1.0) > ONSET_FZ_FRACTION) | far
+        if hold is not None:
             j = _first_true(off | onset | leave)
+            if top_due >= 0 and (j < 0 or top_due <= j):
+                # The first second of the hold is over: the top position is known.
+                self._settle_top(lo + top_due)
+                return lo + top_due
         else:
             j = _first_true(off | onset)
         if j < 0:
             return hi
         g = lo + j
+        if hold is not None and not hold.settled:
+            self._settle_top(g)
         if self.state == HingeState.HOLDING:
             self._end_hold(g, by_onset=bool(onset[j]) and not bool(off[j]))
             if not (off[j] or onset[j]):
@@ -599,13 +723,17 @@ class HingeAnalyser:
         self._begin_movement(g)
         return g
 
-    def _velocity_m_s(self, lo: int, hi: int) -> np.ndarray:
-        """CoM velocity gained over the last :data:`VELOCITY_WINDOW_S` at [lo, hi), m/s."""
+    def _velocity_m_s(self, lo: int, hi: int, weight_n: float | None = None) -> np.ndarray:
+        """CoM velocity gained over the last :data:`VELOCITY_WINDOW_S` at [lo, hi), m/s.
+
+        Against the standing weight, or against ``weight_n`` when given.
+        """
         assert self._cond is not None
         assert self._weight_n is not None
         taps = self._cond.sum_len
         s = self._hist.span("fz_sum", lo, hi)
-        return G_M_S2 * self._cond.dt * (s / self._weight_n - taps)
+        w_n = self._weight_n if weight_n is None else weight_n
+        return G_M_S2 * self._cond.dt * (s / w_n - taps)
 
     def _step_off(self, g: int) -> None:
         if self._rep is not None and self._rep.started:
@@ -674,6 +802,7 @@ class HingeAnalyser:
         self._rep = None
         self.state = HingeState.STANDING
 
+
     def _path(self, g0: int, g1: int, zero_impulse: bool) -> tuple[np.ndarray, HingePath]:
         t = np.array(self._hist.span("t", g0, g1))
         fz = self._clean("fz", g0, g1)
@@ -696,7 +825,12 @@ class HingeAnalyser:
             self._events.append(RepStarted(self._t(rep.trigger), len(self.reps)))
         self.state = HingeState.ASCENDING if ascended else HingeState.DESCENDING
         if not descended:
-            if self._t(e) - self._t(rep.trigger) >= NO_DESCENT_S:
+            if self._stands_elsewhere(e):
+                # No descent, and the person stands still away from where they stood:
+                # the feet were re-placed (never a rep). Learn the new stance.
+                self._abort(e)
+                self._reweigh(e)
+            elif self._t(e) - self._t(rep.trigger) >= NO_DESCENT_S:
                 self._abort(e)
             return
         eased = ascended and rep.v_now <= 0.5 * rep.up_peak
@@ -713,7 +847,11 @@ class HingeAnalyser:
         path = hinge_path(t, raw[0], self._weight_n)
         deep = path.depth_m >= self.thresholds.min_depth_m
         climbed = path.recovery >= RECOVERY_MIN and t[-1] - t[path.i_bottom] >= MIN_ASCENT_S
-        if deep and (climbed or (braked and path.set_down is None)):
+        # Either way the path must have come up: a stall part-way down (a jerky descent)
+        # is quiet after down, up and down lobes too, at the bottom of its path (recovery
+        # about 0), while a real lockout's path scatters to as low as ~0.4.
+        recovered = path.recovery >= STALL_RECOVERY_MAX
+        if deep and recovered and (climbed or (braked and path.set_down is None)):
             self._complete(e, t, raw, path)
             return
         if not deep:
@@ -732,12 +870,15 @@ class HingeAnalyser:
         stage = rep.stage
         if e + 1 > start and stage < 4:
             v = self._velocity_m_s(start, e + 1)
+            push = self._push_m_s(start, e + 1) if stage <= 2 else None
             i = 0
             while stage < 4:
                 if stage == 0:
                     hit = v[i:] > -0.5 * MOVE_V_M_S
                 elif stage == 2:
                     hit = v[i:] >= MOVE_V_M_S
+                    if push is not None:
+                        hit |= push[i:] >= PUSH_V_M_S
                 else:
                     hit = v[i:] <= -MOVE_V_M_S
                 j = _first_true(hit)
@@ -758,6 +899,24 @@ class HingeAnalyser:
         rep.scan = max(start, e + 1)
         rep.stage = stage
         return stage
+
+    def _push_m_s(self, lo: int, hi: int) -> np.ndarray:
+        """Velocity the force above the standing weight alone gives over the window, m/s.
+
+        A bell resting on the floor at the bottom lowers the force for its whole rest, and
+        within :data:`VELOCITY_WINDOW_S` that deficit can cancel the braking and the push
+        of the ascent in the net velocity; the push above the weight still shows.
+        """
+        assert self._cond is not None
+        assert self._weight_n is not None
+        h = self._hist
+        taps = self._cond.sum_len
+        a = max(lo - taps + 1, h.oldest)
+        over = np.maximum(h.span("fz_lp", a, hi) / self._weight_n - 1.0, 0.0)
+        c = np.concatenate([[0.0], np.cumsum(over)])
+        j = np.arange(lo, hi)
+        sums = c[j - a + 1] - c[np.maximum(j - taps + 1 - a, 0)]
+        return G_M_S2 * self._cond.dt * sums
 
     def _abort_if_shallow(self, e: int) -> None:
         """Give up on a movement that has been quiet for a while without a deep hinge."""
@@ -811,6 +970,13 @@ class HingeAnalyser:
             # being re-placed) rather than a hinge. Not a rep.
             self._abort(e)
             return
+        if self._feet_moved(e, REPLACED_LOCKOUT_MM):
+            # The movement ended far from where the person stood: feet re-placed (a step
+            # into another stance), never a rep.
+            self._abort(e)
+            if self.state != HingeState.WEIGHING:
+                self._reweigh(e)
+            return
         timing = hinge_timing(t, path, lp["fz"])
         timing = replace(
             timing,
@@ -824,9 +990,14 @@ class HingeAnalyser:
         if b1_s - b0_s >= BASELINE_MIN_S:
             lo = _first_index(h, b0_s)
             hi = _first_index(h, b1_s)
-            if hi > lo:
-                x_mm, y_mm, fz_n = self._clean_rows(("x", "y", "fz"), lo, hi).mean(axis=1)
-                self._add_baseline(float(x_mm), float(y_mm), float(fz_n), b1_s - b0_s)
+            rows = self._clean_rows(("x", "y", "fz"), lo, hi) if hi > lo else None
+            # Only a stretch where the person really stood still: a rep whose start was
+            # found late must not put its descent into the baseline.
+            if rows is not None and max(np.ptp(rows[0]), np.ptp(rows[1])) <= BASELINE_STILL_MM:
+                x_mm, y_mm, fz_n = rows.mean(axis=1)
+                self._add_baseline(
+                    float(x_mm), float(y_mm), float(fz_n), b1_s - b0_s, t_s=b1_s
+                )
         base = self.baseline_mm
         if base is None:
             base = (float(np.mean(raw[1, :3])), float(np.mean(raw[2, :3])))
@@ -863,6 +1034,7 @@ class HingeAnalyser:
             index=rep.index,
             lockout_s=rep.lockout_s,
             ref_mm=(float(np.mean(lp["x"][lock_sel])), float(np.mean(lp["y"][lock_sel]))),
+            base_mm=base,
         )
         self._rep = None
         self.state = HingeState.HOLDING
@@ -870,10 +1042,36 @@ class HingeAnalyser:
         self._velocity_from = e + self._n(VELOCITY_WINDOW_S)
         self._baseline_ok_from_s = rep.lockout_s + REST_AFTER_LOCKOUT_S
 
+    def _settle_top(self, g: int) -> None:
+        """Measure the top position up to sample ``g`` and revise the held rep with it."""
+        hold = self._hold
+        assert hold is not None
+        h = self._hist
+        t_g = self._t(g)
+        a_s = hold.lockout_s + TOP_SETTLE_S
+        if t_g - a_s < TOP_MIN_S:
+            a_s = hold.lockout_s - LOCKOUT_HALF_WINDOW_S
+        lo = max(_first_index(h, a_s), h.oldest)
+        hi = max(g, lo + 1)
+        x_mm, y_mm, fz_n = (
+            float(v) for v in self._clean_rows(("x", "y", "fz"), lo, hi).mean(axis=1)
+        )
+        hold.ref_mm = (x_mm, y_mm)
+        hold.weight_n = fz_n
+        hold.settled = True
+        for k in range(len(self.reps) - 1, -1, -1):
+            if self.reps[k].index == hold.index:
+                rep = revise_lockout(self.reps[k], y_mm - hold.base_mm[1], self.thresholds)
+                self.reps[k] = rep
+                self._events.append(LockoutMeasured(t_g, rep))
+                break
+
     def _end_hold(self, g: int, by_onset: bool = False) -> None:
         hold = self._hold
         if hold is None:
             return
+        if not hold.settled:
+            self._settle_top(min(g, self._hist.written - 1))
         t_end = self._t(min(g, self._hist.written - 1))
         hold_s = max(t_end - hold.lockout_s, 0.0)
         for k in range(len(self.reps) - 1, -1, -1):
@@ -883,7 +1081,9 @@ class HingeAnalyser:
         held = next((r for r in reversed(self.reps) if r.index == hold.index), None)
         self._events.append(HoldUpdated(t_end, hold.index, hold_s, held))
         self._hold = None
-        if not by_onset:
-            self._baseline_ok_from_s = t_end + BASELINE_SETTLE_S
+        leaned = held is not None and "backward_lean" in held.fault_names
+        if not by_onset or leaned:
+            # The standing baseline never takes in a lean held at the top.
+            self._baseline_ok_from_s = max(self._baseline_ok_from_s, t_end + BASELINE_SETTLE_S)
 
 

@@ -1,8 +1,10 @@
 """``midfoot analyse``: hinge reps, sets and left/right asymmetry of one or more recordings.
 
 Each file is read by :func:`daq.reader.read_recording` (the one reader) and run through the
-same streaming analyser the live screen uses (:func:`analysis.analyser.analyse_series`), in the
-stances the file's stance events say unless a stance is told. Reps are
+same streaming analyser the live screen uses (:func:`analysis.analyser.feed_series`), in the
+stance told, else the stances the file's stance events say, else the stance the analyser
+infers from the data each time the feet are placed (``stance_source`` says which; a told or
+recorded stance the data disagree with is noted in ``stance_notes``). Reps are
 grouped into sets by file and stance (:func:`analysis.reps.group_sets`), and the lateral
 shift of kickstand reps led by the left foot is compared with those led by the right
 (:func:`analysis.reps.lateral_asymmetry`) across all files, since each side is usually a
@@ -16,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.analyser import analyse_series
+from analysis.analyser import feed_series
 from analysis.edits import EditedReps, apply_rep_edits, edited_athlete, with_stance_edits
-from analysis.hinge import HingeAnalyser
+from analysis.events import StanceInferred
+from analysis.hinge import OFFLINE_BLOCK_SAMPLES, HingeAnalyser
 from analysis.reps import (
     Asymmetry,
     Rep,
@@ -105,6 +108,7 @@ class SessionReport:
                     "duration_s": round(float(f.meta.get("duration_s", 0.0)), 3),
                     "stance": f.stance.to_dict(),
                     "stance_source": f.meta.get("stance_source"),
+                    "stance_notes": list(f.meta.get("stance_notes") or []),
                     "body_mass_kg": None if f.body_mass_kg is None else round(f.body_mass_kg, 2),
                     "reps": len(f.reps),
                     "athlete": f.meta.get("athlete", ""),
@@ -176,24 +180,39 @@ def analyse_series_report(
     series = with_stance_edits(series)
     timeline = stance_timeline(series, overrides)
     body = _body_mass_kg(series, overrides)
-    analyser = HingeAnalyser(timeline.initial, thresholds, body_mass_kg=body)
-    detected = analyse_series(series, timeline, analyser=analyser)
+    # Nothing said about the stance: the analyser reads it from the data each time the
+    # feet are placed. Told or from the file, that stance wins and a disagreement is noted.
+    inferring = timeline.source == "default"
+    analyser = HingeAnalyser(
+        timeline.initial, thresholds, body_mass_kg=body, stance_told=not inferring
+    )
+    events = feed_series(analyser, series, timeline.changes, OFFLINE_BLOCK_SAMPLES)
+    detected = analyser.reps
     edits = apply_rep_edits(series, detected, timeline, thresholds, analyser.body_mass_kg)
     reps = edits.reps
+    guesses = [e for e in events if isinstance(e, StanceInferred)]
+    stance = timeline.initial
+    source = timeline.source
+    if inferring and guesses:
+        source = "inferred"
+        stance = timeline.initial.with_stance(guesses[0].stance)
+    notes = list(dict.fromkeys(g.message() for g in guesses if g.mismatch))
     meta: dict[str, object] = {
         "kind": series.meta.kind,
         "rate_hz": series.rate_hz,
         "samples": len(series),
         "duration_s": series.duration_s,
         "athlete": edited_athlete(series),
-        "stance_source": timeline.source,
+        "stance_source": source,
+        "stance_notes": notes,
+        "stances_inferred": [g.stance for g in guesses],
         "calibrated": series.meta.calibrated,
         "plate": None if series.meta.plate is None else series.meta.plate.name,
         "body_mass_kg": body,
     }
     return FileReport(
         file=series.meta.source,
-        stance=timeline.initial,
+        stance=stance,
         meta=meta,
         reps=reps,
         body_mass_kg=analyser.body_mass_kg,

@@ -19,7 +19,7 @@ thresholds and measured accuracy are in docs/analysis-methods.md.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -58,6 +58,19 @@ LOCKOUT_HALF_WINDOW_S = 0.1
 # bottom; the dips of a fast descent or ascent are as deep but last under 0.5 s.
 SET_DOWN_DROP_FRACTION = 0.04
 SET_DOWN_MIN_S = 0.6
+# Touch-and-go: a bell that rests on the floor for as little as 0.1 s. Such a short drop
+# looks like the dip of a descent or of a stall, so it counts only where the body cannot
+# be accelerating down: braking force (above the weight by SET_DOWN_FLANK_FRACTION) within
+# SET_DOWN_FLANK_S on both sides (the bottom of a descent and the push of the ascent), and
+# the path it implies must have its lowest point at the set-down (within
+# SET_DOWN_AT_BOTTOM of the depth), which a stall part-way down or up does not.
+SHORT_SET_DOWN_MIN_S = 0.1
+SET_DOWN_FLANK_FRACTION = 0.02
+SET_DOWN_FLANK_S = 0.5
+SET_DOWN_AT_BOTTOM = 0.15
+# ... and only where the path without a set-down does not close to within this share of
+# its depth (the +-25 % scatter of a real lockout's zero-impulse path, see hinge.py).
+PLAIN_CLOSURE = 0.25
 # Stretch either side of a set-down treated as at rest (the bell's weight moving on or off
 # the plate, not the body accelerating).
 SET_DOWN_MARGIN_S = 0.1
@@ -305,6 +318,39 @@ def set_down_span(t_s: np.ndarray, fz_n: np.ndarray, weight_n: float) -> tuple[i
     return i0, i1
 
 
+def short_set_down_spans(
+    t_s: np.ndarray, fz_n: np.ndarray, weight_n: float
+) -> list[tuple[int, int]]:
+    """Drops of at least :data:`SHORT_SET_DOWN_MIN_S` flanked by braking force on both sides.
+
+    Candidates for a touch-and-go set-down (longest first); :func:`hinge_path` keeps one
+    only if the path it implies has its bottom there.
+    """
+    fz = np.asarray(fz_n, dtype=float)
+    t = np.asarray(t_s, dtype=float)
+    n = fz.shape[0]
+    if n < 3:
+        return []
+    dt = float(t[1] - t[0]) if n > 1 else 1.0
+    low = fz < weight_n * (1.0 - SET_DOWN_DROP_FRACTION)
+    if not low.any():
+        return []
+    edges = np.diff(np.concatenate([[0], low.astype(np.int8), [0]]))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1) - 1
+    high = fz > weight_n * (1.0 + SET_DOWN_FLANK_FRACTION)
+    reach = max(1, int(round(SET_DOWN_FLANK_S / max(dt, 1e-9))))
+    out = []
+    for i0, i1 in zip(starts.tolist(), ends.tolist(), strict=True):
+        if (i1 - i0 + 1) * dt < SHORT_SET_DOWN_MIN_S - 1e-9:
+            continue
+        if not high[max(0, i0 - reach) : i0].any() or not high[i1 + 1 : i1 + 1 + reach].any():
+            continue
+        out.append((i0, i1))
+    out.sort(key=lambda s: s[0] - s[1])
+    return out
+
+
 def hinge_path(
     t_s: np.ndarray,
     fz_n: np.ndarray,
@@ -318,6 +364,50 @@ def hinge_path(
 ) -> HingePath:
     """Centre-of-mass height over a window that starts with the person standing still.
 
+    A load set down for :data:`SET_DOWN_MIN_S` or longer is always taken as one; a shorter
+    flanked drop (:func:`short_set_down_spans`) only when the path it implies has its
+    bottom at the set-down. Parameters and result as :func:`path_with_set_down`.
+    """
+    kw = {
+        "closed": closed,
+        "zero_impulse": zero_impulse,
+        "skew_cop_mm": skew_cop_mm,
+        "skew_limit_s_per_mm": skew_limit_s_per_mm,
+        "rest_before_s": rest_before_s,
+    }
+    long = set_down_span(t_s, fz_n, weight_n)
+    if long is not None:
+        return path_with_set_down(t_s, fz_n, weight_n, long, **kw)  # type: ignore[arg-type]
+    spans = short_set_down_spans(t_s, fz_n, weight_n)
+    if spans:
+        # A rep read without a set-down that comes back to where it started (within the
+        # scatter of a zero-impulse path) needs none: a bell really set down leaves its
+        # weight missing from the impulse and the path without it does not close.
+        plain = path_with_set_down(t_s, fz_n, weight_n, None, rest_before_s=rest_before_s)
+        if abs(plain.recovery - 1.0) <= PLAIN_CLOSURE:
+            spans = []
+    for span in spans:
+        path = path_with_set_down(t_s, fz_n, weight_n, span, **kw)  # type: ignore[arg-type]
+        at_rest = float(path.z_m[span[0]])
+        if path.depth_m > 0 and at_rest + path.depth_m <= SET_DOWN_AT_BOTTOM * path.depth_m:
+            return path
+    return path_with_set_down(t_s, fz_n, weight_n, None, **kw)  # type: ignore[arg-type]
+
+
+def path_with_set_down(
+    t_s: np.ndarray,
+    fz_n: np.ndarray,
+    weight_n: float,
+    span: tuple[int, int] | None,
+    *,
+    closed: bool = False,
+    zero_impulse: bool = True,
+    skew_cop_mm: np.ndarray | None = None,
+    skew_limit_s_per_mm: float = 0.0,
+    rest_before_s: float | None = None,
+) -> HingePath:
+    """Centre-of-mass height over a window that starts still, with a given set-down.
+
     Parameters
     ----------
     t_s : (N,) ndarray
@@ -327,6 +417,8 @@ def hinge_path(
     weight_n : float
         Standing weight (N): recognises a set-down, and is the reference force when
         ``zero_impulse`` is False.
+    span : (int, int) or None
+        First and last index of the set-down (load on the floor), or None.
     closed : bool
         The window also ends standing still at the starting height (a finished rep): the
         leftover drift is removed so the path ends at zero.
@@ -355,7 +447,6 @@ def hinge_path(
     rest = np.zeros(n, dtype=bool)
     if rest_before_s is not None:
         rest[: int(np.searchsorted(t, rest_before_s))] = True
-    span = set_down_span(t, fz, weight_n)
     set_down_fz = float("nan")
     if span is not None:
         i0, i1 = span
@@ -635,16 +726,9 @@ def measure_rep(
                 CUES["lateral_shift"],
             )
         )
-    if lockout_shift < -thresholds.backward_lean_mm:
-        faults.append(
-            Fault(
-                "backward_lean",
-                lockout_shift,
-                -thresholds.backward_lean_mm,
-                "mm AP from the standing baseline (+ forward)",
-                CUES["backward_lean"],
-            )
-        )
+    lean = _lean_fault(lockout_shift, thresholds)
+    if lean is not None:
+        faults.append(lean)
     return Rep(
         index=index,
         start_s=timing.start_s,
@@ -664,6 +748,38 @@ def measure_rep(
         set_down=set_down,
         back_foot_fraction=b,
     )
+
+
+def _lean_fault(lockout_shift_mm: float, thresholds: Thresholds) -> Fault | None:
+    if lockout_shift_mm >= -thresholds.backward_lean_mm:
+        return None
+    return Fault(
+        "backward_lean",
+        lockout_shift_mm,
+        -thresholds.backward_lean_mm,
+        "mm AP from the standing baseline (+ forward)",
+        CUES["backward_lean"],
+    )
+
+
+def revise_lockout(rep: Rep, lockout_shift_mm: float, thresholds: Thresholds) -> Rep:
+    """``rep`` with the lockout shift of its sustained top position and the lean it implies.
+
+    Parameters
+    ----------
+    rep : Rep
+        A rep measured at its lockout instant.
+    lockout_shift_mm : float
+        AP CoP of the top position (lockout and the hold's first second) minus the
+        standing baseline (mm, + forward).
+    thresholds : Thresholds
+        Fault limits.
+    """
+    faults = [f for f in rep.faults if f.name != "backward_lean"]
+    lean = _lean_fault(lockout_shift_mm, thresholds)
+    if lean is not None:
+        faults.append(lean)
+    return replace(rep, lockout_shift_mm=float(lockout_shift_mm), faults=faults)
 
 
 # -- sets and sessions ----------------------------------------------------------------------

@@ -27,7 +27,15 @@ from daq.errors import MidfootError
 from daq.events import STANCES, StanceChanged
 from daq.series import PlateSeries
 
-__all__ = ["STANCES", "StanceSetup", "BaseOfSupport", "stance_setup", "stance_timeline"]
+__all__ = [
+    "STANCES",
+    "BaseOfSupport",
+    "StanceGuess",
+    "StanceSetup",
+    "infer_stance",
+    "stance_setup",
+    "stance_timeline",
+]
 ZONES = ("heel", "midfoot", "forefoot")
 OFF_ZONE = "off"
 # Integer codes of :meth:`StanceSetup.zone_codes`; index into ZONE_NAMES for the name.
@@ -513,6 +521,57 @@ class StanceSetup:
             if self.base_of_support is None
             else self.base_of_support.to_dict(),
         }
+
+
+# -- the stance from the data ---------------------------------------------------------------
+# Standing still, a bilateral stance carries the load between the feet (a person favours
+# one leg by 10 mm at most, and an uncalibrated plate with cells +-10 % off moves the CoP by
+# up to ~16 mm more); a kickstand stance with the back foot's usual 10-35 % share carries
+# it at least 30 % of the half-width toward the lead foot (lever rule: x = x_lead (1 - 2b)).
+KICKSTAND_MIN_OFFSET_FRACTION = 0.3
+
+
+@dataclass(frozen=True)
+class StanceGuess:
+    """A stance read from a still standing CoP.
+
+    Attributes
+    ----------
+    stance : str
+        ``bilateral``, ``kickstand-left`` or ``kickstand-right``.
+    back_foot_fraction : float
+        The back foot's share of the weight that position implies (0 bilateral).
+    offset_mm : float
+        ML position of the load from the middle between the feet (mm, + right).
+    """
+
+    stance: str
+    back_foot_fraction: float
+    offset_mm: float
+
+
+def infer_stance(x_mm: float, setup: StanceSetup) -> StanceGuess:
+    """The stance a still standing ML CoP says, for the feet of ``setup``.
+
+    The load sits between the feet in a bilateral stance and toward the lead foot in a
+    kickstand stance, by (1 - 2b) of the half-width for a back-foot share b; beyond
+    :data:`KICKSTAND_MIN_OFFSET_FRACTION` of the half-width it is a kickstand stance led
+    by the foot on that side.
+
+    Parameters
+    ----------
+    x_mm : float
+        Mean ML CoP over a still stretch (plate mm, + right).
+    setup : StanceSetup
+        The feet (their width; the stance itself is ignored).
+    """
+    half = max(setup.stance_width_mm / 2.0, 1.0)
+    x = float(x_mm)
+    if not math.isfinite(x) or abs(x) < KICKSTAND_MIN_OFFSET_FRACTION * half:
+        return StanceGuess("bilateral", 0.0, x if math.isfinite(x) else 0.0)
+    stance = "kickstand-left" if x < 0 else "kickstand-right"
+    back = setup.with_stance(stance).back_foot_fraction(x)
+    return StanceGuess(stance, back, x)
 
 
 # -- stances of a recording -------------------------------------------------------------------

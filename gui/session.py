@@ -27,6 +27,7 @@ from analysis.events import (
     RepAborted,
     RepCompleted,
     RepStarted,
+    StanceInferred,
 )
 from analysis.hinge import HingeAnalyser, HingeState
 from analysis.library import register_recording
@@ -608,6 +609,9 @@ class LiveSession:
                 self.hold_s = float(hold_s)
             case RepCompleted():
                 self.hold_s = 0.0
+            case StanceInferred() if event.mismatch:
+                # The chosen stance wins; the person hears once that the feet say otherwise.
+                self.message = event.message()
 
     @property
     def holding(self) -> bool:

@@ -51,7 +51,12 @@ def test_events_in_order_and_states() -> None:
     assert kinds.count("RepCompleted") == 2
     assert kinds.count("HoldUpdated") == 2
     first = kinds.index("RepStarted")
-    assert kinds[first : first + 3] == ["RepStarted", "RepCompleted", "HoldUpdated"]
+    assert kinds[first : first + 4] == [
+        "RepStarted",
+        "RepCompleted",
+        "LockoutMeasured",
+        "HoldUpdated",
+    ]
     weigh = events[0]
     assert isinstance(weigh, BodyMassMeasured)
     assert weigh.body_mass_kg == pytest.approx(75.0, abs=0.5)

@@ -46,6 +46,7 @@ def format_report(report: SessionReport) -> str:
             f"{f.file}: {f.stance.stance}{source}, {rate:.0f} Hz, {duration:.1f} s, "
             f"{len(f.reps)} reps{body}"
         )
+        lines.extend(f"  note: {n}" for n in f.meta.get("stance_notes") or [])
         if f.reps:
             lines.append(header)
         for r in f.reps:
