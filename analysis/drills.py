@@ -70,7 +70,13 @@ BAND_MEAN_S = 0.1
 RANGE_MEAN_S = 0.5
 PRE_S = 0.5  # samples before a trial that its filters start on
 LOWPASS_HZ = 6.0
-ONSET_FRACTION = 0.05  # movement onset: velocity above 5 % of the movement's peak
+# Movement onset from where the velocity crosses 10 % and 40 % of its peak (see
+# movement_onset_s); the end of a primary movement where it falls below 5 %.
+ONSET_LOW = 0.10
+ONSET_HIGH = 0.40
+ONSET_FRACTION = 0.05
+ONSET_BACK_FRACTION = 0.5
+REACTION_MIN_S = 0.15  # nobody reacts sooner: the velocity before it is standing drift
 OVERSHOOT_AFTER_ENTRY_S = 1.0
 DRIFT_STAY_S = 0.3  # inside this long, then out: drifting out (shorter: passing through)
 # NeuroCom limits of stability (Clinical Interpretation Guide): the centre of gravity at
@@ -476,8 +482,12 @@ def movement_onset_s(t_s: np.ndarray, d_mm: np.ndarray, t_from_s: float,
     """Onset of the first movement toward a target after ``t_from_s``.
 
     The movement is the first to cover 30 % of ``distance_mm``; its peak velocity is the
-    highest within 0.5 s after that; the onset is where the velocity last rose through
-    :data:`ONSET_FRACTION` of that peak before it.
+    highest within 0.5 s after that. Less the speed of any standing drift toward the
+    target (its median over the first :data:`REACTION_MIN_S`), the velocity last rose
+    through :data:`ONSET_LOW` of the peak at t_lo and then through :data:`ONSET_HIGH` at
+    t_hi; a rise from rest grows as the square of time, so the line through sqrt(speed)
+    at those two times meets zero at t_lo - (t_hi - t_lo). The onset is taken
+    :data:`ONSET_BACK_FRACTION` of the way back: t_lo - (t_hi - t_lo) / 2.
 
     Returns
     -------
@@ -505,11 +515,30 @@ def movement_onset_s(t_s: np.ndarray, d_mm: np.ndarray, t_from_s: float,
     peak = float(v[i_peak])
     if not peak > 0:
         return math.nan, -1, math.nan
-    thr = ONSET_FRACTION * peak
-    below = np.flatnonzero(v[i0 : i_peak + 1] < thr)
-    k = i0 + int(below[-1]) + 1 if below.size else i0
-    onset = max(_crossing_time(t_s, v, k, thr), float(t_from_s))
-    return onset, i_peak, peak
+    # A slow standing drift toward the target before any reaction (the first
+    # REACTION_MIN_S) is not the movement: its speed is taken off.
+    early = (t_s >= t_from_s) & (t_s < t_from_s + REACTION_MIN_S)
+    drift = max(0.0, float(np.median(v[early]))) if early.any() else 0.0
+    rise = v - drift
+    top = peak - drift
+    if not top > 0:
+        return math.nan, -1, math.nan
+    lo_thr, hi_thr = ONSET_LOW * top, ONSET_HIGH * top
+    below = np.flatnonzero(rise[i0 : i_peak + 1] < lo_thr)
+    k_lo = i0 + int(below[-1]) + 1 if below.size else i0
+    t_lo = _crossing_time(t_s, rise, k_lo, lo_thr)
+    above = np.flatnonzero(rise[k_lo : i_peak + 1] >= hi_thr)
+    k_hi = k_lo + int(above[0]) if above.size else i_peak
+    t_hi = _crossing_time(t_s, rise, k_hi, hi_thr)
+    # A movement from rest starts with its speed growing as the square of time (bell-shaped
+    # velocity profiles, e.g. minimum jerk), so sqrt(speed) is a line in time through the
+    # onset; with the 10 % and 40 % crossings it meets zero at t_lo - (t_hi - t_lo). Sway
+    # on the slow start pulls that early, a threshold alone is late: the onset is taken
+    # half way back (on a minimum-jerk move 3 % of its duration after the true start).
+    onset = t_lo - ONSET_BACK_FRACTION * (t_hi - t_lo) * math.sqrt(ONSET_LOW) / (
+        math.sqrt(ONSET_HIGH) - math.sqrt(ONSET_LOW)
+    )
+    return max(onset, float(t_from_s)), i_peak, peak
 
 
 def _finite_mean(values: list[float]) -> float:

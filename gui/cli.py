@@ -49,6 +49,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyse": ("analyse", "analyse hinge reps in recordings"),
     "sway": ("sway", "balance (sway) metrics of a still stretch"),
     "export": ("export", "export a recording as C3D or CSV for lab tools"),
+    "drill": ("drill", "weight-shift drills with visual feedback, scored"),
 }
 
 
