@@ -360,7 +360,7 @@ def drill_plan(settings: DrillSettings) -> list[Phase]:
         n = int(s.targets)
         sides = [(-1 if i % 2 == 0 else 1) for i in range(n)]
         if s.order == "random":
-            sides = list(rng.permutation(sides))
+            sides = [int(v) for v in rng.permutation(sides)]
         hold = float(s.hold_s)
         for i, side in enumerate(sides):
             t1 = t + s.time_limit_s + hold
