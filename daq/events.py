@@ -239,7 +239,7 @@ class DrillTargetShown(_Event):
     half_width_mm: float = math.nan
     direction_deg: float = math.nan
     text: str = ""
-    KIND = "drill-target"
+    KIND = "drill-shown"
 
 
 @register_event

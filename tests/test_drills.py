@@ -40,7 +40,7 @@ from gui.drill_session import DrillSession
 from gui.session import LiveSession, virtual_plate_url
 from hardware.drill_people import DRILL_PERSON_NAMES, make_drill_person
 
-SPEED = 12.0
+SPEED = 8.0
 REACTION_TOLERANCE_S = 0.1
 
 
