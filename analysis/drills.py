@@ -854,39 +854,44 @@ class DrillResult:
             }
         )
 
-    def summary_text(self) -> str:
-        """One line of the headline scores, in words."""
+    def headlines(self) -> list[str]:
+        """The headline scores, one short line each (a window's results, a report)."""
         s = self.scores
         if self.drill == "lateral":
-            asym = s.get("asymmetry", {})
-            weak = asym.get("weaker_side")
-            return (
-                f"lateral: {_fmt(s.get('success'), '{:.0%}')} of targets held, reaction "
-                f"{_fmt(s.get('reaction_time_s'), '{:.2f} s')}, time to target "
-                f"{_fmt(s.get('time_to_target_s'), '{:.2f} s')}, overshoot "
-                f"{_fmt(s.get('overshoot_pct'), '{:.0f} %')}"
-                + (f"; weaker side {weak}" if weak else "; sides even")
-            )
+            weak = s.get("asymmetry", {}).get("weaker_side")
+            return [
+                f"{_fmt(s.get('success'), '{:.0%}')} of targets held",
+                f"reaction {_fmt(s.get('reaction_time_s'), '{:.2f} s')}",
+                f"time to target {_fmt(s.get('time_to_target_s'), '{:.2f} s')}",
+                f"overshoot {_fmt(s.get('overshoot_pct'), '{:.0f} %')}",
+                f"weaker side {weak}" if weak else "sides even",
+            ]
         if self.drill == "rhythmic":
-            paces = s.get("per_pace", {})
-            bits = [
+            lines = [
                 f"{k}: DCL {_fmt(v.get('directional_control_pct'), '{:.0f} %')}, error "
                 f"{_fmt(v.get('tracking_error_mm'), '{:.0f} mm')}"
-                for k, v in paces.items()
+                for k, v in s.get("per_pace", {}).items()
             ]
-            return "rhythmic: " + ("; ".join(bits) or "no pace completed")
+            return lines or ["no pace completed"]
         if self.drill == "limits":
-            return (
-                f"limits: reaction {_fmt(s.get('reaction_time_s'), '{:.2f} s')}, endpoint "
-                f"{_fmt(s.get('endpoint_excursion_pct'), '{:.0f} %')}, max "
-                f"{_fmt(s.get('maximum_excursion_pct'), '{:.0f} %')}, DCL "
-                f"{_fmt(s.get('directional_control_pct'), '{:.0f} %')}"
-            )
-        return (
-            f"weight: left {_fmt(s.get('mean_left_pct'), '{:.0f} %')} / right "
-            f"{_fmt(s.get('mean_right_pct'), '{:.0f} %')}, in band "
-            f"{_fmt(s.get('time_in_band_pct'), '{:.0f} %')} of the time"
-        )
+            return [
+                f"reaction {_fmt(s.get('reaction_time_s'), '{:.2f} s')}",
+                f"endpoint {_fmt(s.get('endpoint_excursion_pct'), '{:.0f} %')}",
+                f"max {_fmt(s.get('maximum_excursion_pct'), '{:.0f} %')}",
+                f"DCL {_fmt(s.get('directional_control_pct'), '{:.0f} %')}",
+            ]
+        return [
+            f"left {_fmt(s.get('mean_left_pct'), '{:.0f} %')} / right "
+            f"{_fmt(s.get('mean_right_pct'), '{:.0f} %')}",
+            f"in band {_fmt(s.get('time_in_band_pct'), '{:.0f} %')} of the time",
+        ]
+
+    def summary_text(self) -> str:
+        """The headline scores on one line."""
+        lines = self.headlines()
+        if self.drill == "lateral":
+            lines = [f"{lines[0]}", *lines[1:]]
+        return f"{self.drill}: " + ", ".join(lines)
 
     def base_of_support(self) -> BaseOfSupport | None:
         """Limits: the functional base of support the 8 maximum excursions span (plate mm).
@@ -1242,7 +1247,7 @@ class DrillRun:
                                           scores["time_to_target_s"] + t0))
         return [*events, DrillTrialScored(
             drill=self.settings.drill, index=phase.index, label=phase.label,
-            scores=json_ready(scores), text=_trial_text(self.settings.drill, phase, scores),
+            scores=json_ready(scores), text=trial_text(self.settings.drill, phase.label, scores),
             t_s=t1,
         )]
 
@@ -1480,24 +1485,23 @@ class DrillRun:
         if not self.trials:
             return ""
         last = self.trials[-1]
-        phase = next((p for p in self.plan if p.scored and p.index == last["index"]), None)
-        return "" if phase is None else _trial_text(self.settings.drill, phase, last)
+        return trial_text(self.settings.drill, str(last.get("label", "")), last)
 
 
-def _trial_text(drill: str, phase: Phase, s: dict[str, Any]) -> str:
-    """One trial's scores in words."""
+def trial_text(drill: str, label: str, s: dict[str, Any]) -> str:
+    """One trial's scores in words (``s`` as in :attr:`DrillResult.trials`)."""
     if drill == "lateral":
         if s.get("success"):
-            return (f"{phase.label}: held; reaction {_fmt(s.get('reaction_time_s'), '{:.2f} s')}"
+            return (f"{label}: held; reaction {_fmt(s.get('reaction_time_s'), '{:.2f} s')}"
                     f", reached in {_fmt(s.get('time_to_target_s'), '{:.2f} s')}, overshoot "
                     f"{_fmt(s.get('overshoot_mm'), '{:.0f} mm')}")
-        return f"{phase.label}: not held"
+        return f"{label}: not held"
     if drill == "rhythmic":
-        return (f"{phase.label}: DCL {_fmt(s.get('directional_control_pct'), '{:.0f} %')}, "
+        return (f"{label}: DCL {_fmt(s.get('directional_control_pct'), '{:.0f} %')}, "
                 f"error {_fmt(s.get('tracking_error_mm'), '{:.0f} mm')}, lag "
                 f"{_fmt(s.get('lag_s'), '{:.2f} s')}")
     if drill == "limits":
-        return (f"{phase.label}: max {_fmt(s.get('maximum_excursion_pct'), '{:.0f} %')}, "
+        return (f"{label}: max {_fmt(s.get('maximum_excursion_pct'), '{:.0f} %')}, "
                 f"endpoint {_fmt(s.get('endpoint_excursion_pct'), '{:.0f} %')}, reaction "
                 f"{_fmt(s.get('reaction_time_s'), '{:.2f} s')}")
     return (f"left {_fmt(s.get('mean_left_pct'), '{:.0f} %')} / right "
