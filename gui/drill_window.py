@@ -52,13 +52,23 @@ def fitted_font(text: str, width: float, px: float, bold: bool = False) -> QtGui
 
 @dataclass
 class TextItem:
-    """One line of text placed on the canvas."""
+    """One line of text placed on the canvas.
+
+    Elided with ... if even the smallest font is too wide, so nothing is ever cut off at
+    the window's edge.
+    """
 
     text: str
     rect: QtCore.QRectF
     font: QtGui.QFont
     rgb: tuple[int, int, int]
     align: QtCore.Qt.AlignmentFlag = QtCore.Qt.AlignmentFlag.AlignCenter
+
+    def __post_init__(self) -> None:
+        metrics = QtGui.QFontMetricsF(self.font)
+        if self.text and metrics.horizontalAdvance(self.text) > self.rect.width():
+            self.text = metrics.elidedText(self.text, QtCore.Qt.TextElideMode.ElideRight,
+                                           self.rect.width())
 
 
 @dataclass

@@ -110,12 +110,14 @@ def test_lateral_perfect_person_recorded_and_rescored_offline(tmp_path: Path) ->
     assert kinds.count(DrillTrialScored) == 4
     assert kinds.count(DrillTargetHit) == 4
     scored = [e for e in recording.events if isinstance(e, DrillScored)]
-    assert len(scored) == 1 and scored[0].completed
+    assert len(scored) == 1
+    assert scored[0].completed
     assert _close(scored[0].result, result.to_dict())
     targets = [e for e in recording.events if isinstance(e, DrillTargetShown)
                and e.phase == "target"]
     assert [t.label for t in targets] == ["left", "right", "left", "right"]
-    assert all(t.centre_mm < 0 for t in targets[::2]) and all(t.centre_mm > 0 for t in targets[1::2])
+    assert all(t.centre_mm < 0 for t in targets[::2])
+    assert all(t.centre_mm > 0 for t in targets[1::2])
     assert all(t.text for t in recording.events if isinstance(t, DrillTargetShown))
     # The same drill scored on the whole recorded series: the same result.
     offline = score_series(recording)
@@ -256,7 +258,8 @@ def _person_series(name: str, text: str, seed: int = 0, rate_hz: float = 80.0) -
                                   "drill-limits-overshooting", "drill-weight-drifting"])
 def test_blocks_of_any_size_give_the_whole_series_result(name: str) -> None:
     drill = name.split("-")[1]
-    texts = {"lateral": "drill=lateral,targets=2", "rhythmic": "drill=rhythmic,cycles=2,cycle_s=2/1",
+    texts = {"lateral": "drill=lateral,targets=2",
+             "rhythmic": "drill=rhythmic,cycles=2,cycle_s=2/1",
              "limits": "drill=limits", "weight": "drill=weight,duration_s=10"}
     settings = DrillSettings.from_text(texts[drill])
     series = _person_series(name, settings.to_text(), seed=5)
