@@ -867,12 +867,14 @@ class DrillResult:
                 f"weaker side {weak}" if weak else "sides even",
             ]
         if self.drill == "rhythmic":
-            lines = [
-                f"{k}: DCL {_fmt(v.get('directional_control_pct'), '{:.0f} %')}, error "
-                f"{_fmt(v.get('tracking_error_mm'), '{:.0f} mm')}"
-                for k, v in s.get("per_pace", {}).items()
+            if not s.get("per_pace"):
+                return ["no pace completed"]
+            return [
+                f"directional control {_fmt(s.get('directional_control_pct'), '{:.0f} %')}",
+                f"tracking error {_fmt(s.get('tracking_error_mm'), '{:.0f} mm')}",
+                f"on-axis speed {_fmt(s.get('on_axis_velocity_mm_s'), '{:.0f} mm/s')}",
+                f"lag {_fmt(s.get('lag_s'), '{:.2f} s')}",
             ]
-            return lines or ["no pace completed"]
         if self.drill == "limits":
             return [
                 f"reaction {_fmt(s.get('reaction_time_s'), '{:.2f} s')}",
