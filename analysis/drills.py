@@ -79,12 +79,12 @@ ONSET_BACK_FRACTION = 0.5
 REACTION_MIN_S = 0.15  # nobody reacts sooner: the velocity before it is standing drift
 OVERSHOOT_AFTER_ENTRY_S = 1.0
 DRIFT_STAY_S = 0.3  # inside this long, then out: drifting out (shorter: passing through)
-# NeuroCom limits of stability (Clinical Interpretation Guide): the centre of gravity at
-# 0.5527 of body height, and the theoretical sway limits 6.25 deg forward, 4.45 deg
-# backward and 8 deg to each side.
+# NeuroCom limits of stability (docs/drills.md): the centre of gravity at 0.5527 of body
+# height, and the theoretical limits of the sway envelope, 12.5 deg front to back (8 deg
+# forward, 4.5 deg backward) and 16 deg side to side (8 deg each way).
 COG_HEIGHT_FRACTION = 0.5527
-LIMIT_FORWARD_DEG = 6.25
-LIMIT_BACKWARD_DEG = 4.45
+LIMIT_FORWARD_DEG = 8.0
+LIMIT_BACKWARD_DEG = 4.5
 LIMIT_LATERAL_DEG = 8.0
 # NeuroCom order: forward, forward-right, right, back-right, back, back-left, left,
 # forward-left (0 deg forward, 90 deg right).
@@ -390,7 +390,7 @@ def drill_plan(settings: DrillSettings) -> list[Phase]:
 def theoretical_limit_mm(direction_deg: float, height_m: float) -> float:
     """The theoretical limit of stability toward ``direction_deg``, as a CoP distance in mm.
 
-    The sway angle limits (6.25 deg forward, 4.45 back, 8 to each side) are joined by an
+    The sway angle limits (8 deg forward, 4.5 back, 8 to each side) are joined by an
     ellipse for the diagonals and turned into a distance at the centre of gravity's height
     (:data:`COG_HEIGHT_FRACTION` of body height).
     """

@@ -326,13 +326,14 @@ def test_lateral_plan_random_order_is_balanced_and_seeded() -> None:
 
 def test_theoretical_limits_and_foot_shares() -> None:
     cog_mm = 0.5527 * 1750.0
-    assert theoretical_limit_mm(0.0, 1.75) == pytest.approx(cog_mm * math.tan(math.radians(6.25)))
+    assert theoretical_limit_mm(0.0, 1.75) == pytest.approx(cog_mm * math.tan(math.radians(8)))
     assert theoretical_limit_mm(180.0, 1.75) == pytest.approx(
-        cog_mm * math.tan(math.radians(4.45)))
+        cog_mm * math.tan(math.radians(4.5)))
     assert theoretical_limit_mm(90.0, 1.75) == pytest.approx(cog_mm * math.tan(math.radians(8)))
     assert theoretical_limit_mm(270.0, 1.75) == pytest.approx(theoretical_limit_mm(90.0, 1.75))
-    diag = theoretical_limit_mm(45.0, 1.75)
-    assert theoretical_limit_mm(0.0, 1.75) < diag < theoretical_limit_mm(90.0, 1.75)
+    diag = theoretical_limit_mm(135.0, 1.75)
+    assert theoretical_limit_mm(180.0, 1.75) < diag < theoretical_limit_mm(90.0, 1.75)
+    assert theoretical_limit_mm(0.0, 2.0) > theoretical_limit_mm(0.0, 1.5)
     left, right = foot_shares_pct(np.array([0.0, 100.0, -50.0, 500.0]), 200.0)
     assert right.tolist() == [50.0, 100.0, 25.0, 100.0]
     assert (left + right).tolist() == [100.0] * 4
