@@ -443,6 +443,8 @@ class DrillWindow(QtWidgets.QMainWindow):
         state = st.state.upper()
         sim = "  SIMULATED" if st.simulated else ""
         rec = "  REC" if st.recording_path else ""
+        if not self.drill.session.calibrated and st.state == "streaming":
+            sim += "  UNCALIBRATED"
         text = f"{state}{sim}{rec}   {st.rate_hz:.0f} Hz   drops {st.dropped}" if (
             st.rate_hz == st.rate_hz) else f"{state}{sim}{rec}"
         colour = RECORDING if rec else (SIMULATED if sim else STATE_RGB.get(st.state, MUTED))

@@ -14,7 +14,7 @@ drifting      drifts out of the band part way into each hold and comes back; wan
               across the axis while tracking; leans 25 deg off the asked direction
 ============= ===============================================================================
 
-In the weight drill a weak side means standing 62 % on the other foot, drifting a slow
+In the weight drill a weak side means standing 70 % on the other foot, drifting a slow
 wander of +-9 %, late finding the centre only after 3 s.
 
 Names are ``drill-DRILL-BEHAVIOUR`` (``drill-lateral-late``); ``sim://`` plays them with the
@@ -363,7 +363,7 @@ def _weight(mover: _Mover, y0: float, phase: Phase, t0: float, t1: float,
             b: Behaviour) -> TrialTruth:
     w = DEFAULT_STANCE_WIDTH_MM
     x_of = {"perfect": 0.0, "late": 0.0, "overshooting": 0.0, "drifting": 0.0,
-            "weak-left": 0.12 * w, "weak-right": -0.12 * w}
+            "weak-left": 0.2 * w, "weak-right": -0.2 * w}
     x = x_of[b.name]
     if b.name == "late":
         mover.to(t0 - 1.0, 0.5, -0.2 * w, y0)

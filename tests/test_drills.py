@@ -40,35 +40,52 @@ from gui.drill_session import DrillSession
 from gui.session import LiveSession, virtual_plate_url
 from hardware.drill_people import DRILL_PERSON_NAMES, make_drill_person
 
-SPEED = 8.0
+SPEED = 4.0
 REACTION_TOLERANCE_S = 0.1
 
 
-def run_drill(drill: str, how: str, text: str, seed: int, record: Path | None = None):
-    """One drill person through sim:// -> acquisition -> live session -> drill."""
-    settings = DrillSettings.from_text(text)
-    name = f"drill-{drill}-{how}"
-    person = make_drill_person(name, settings, seed=seed)
-    url = virtual_plate_url(name, 80, seed=seed, speed=SPEED, extra={"drill": settings.to_text()})
-    session = LiveSession(url, StanceSetup("bilateral"))
-    if record is not None:
-        session.start_recording(str(record))
-    drill_session = DrillSession(session, settings)
-    session.start()
-    deadline = time.monotonic() + person.scenario.duration_s / SPEED + 20.0
+def run_drills(specs: list[tuple[str, str, str, int]], record: Path | None = None):
+    """Drill people through sim:// -> acquisition -> live session -> drill, side by side.
+
+    ``specs`` are (drill, behaviour, settings text, seed); each plays on its own virtual
+    plate at SPEED x real time (a busy machine must not stall a reader past the plate's
+    2 s buffer, which would lose samples as a full serial port does). The first records
+    into ``record`` when given. Returns [(result, truth)] in the order given.
+    """
+    runs = []
+    for i, (drill, how, text, seed) in enumerate(specs):
+        settings = DrillSettings.from_text(text)
+        name = f"drill-{drill}-{how}"
+        person = make_drill_person(name, settings, seed=seed)
+        url = virtual_plate_url(name, 80, seed=seed, speed=SPEED,
+                                extra={"drill": settings.to_text()})
+        session = LiveSession(url, StanceSetup("bilateral"))
+        if record is not None and i == 0:
+            session.start_recording(str(record))
+        runs.append((session, DrillSession(session, settings), person))
+    longest = max(person.scenario.duration_s for _, _, person in runs)
+    out = []
     try:
-        while not drill_session.finished:
-            assert time.monotonic() < deadline, f"{name} did not finish its drill in time"
-            session.poll()
+        for session, _, _ in runs:
+            session.start()
+        deadline = time.monotonic() + longest / SPEED + 30.0
+        while not all(d.finished for _, d, _ in runs):
+            assert time.monotonic() < deadline, "the drill people did not finish in time"
+            for session, _, _ in runs:
+                session.poll()
             time.sleep(0.05)
-        result = drill_session.finish()
-        if record is not None:
-            session.stop_recording()
+        for session, d, person in runs:
+            result = d.finish()
+            if session.status.recording_path:
+                session.stop_recording()
+            out.append((result, person.truth))
     finally:
-        session.stop()
-    assert session.status.dropped == 0
-    assert result.completed
-    return result, person.truth
+        for session, _, _ in runs:
+            session.stop()
+    for (session, _, person), (result, _) in zip(runs, out, strict=True):
+        assert session.status.dropped == 0, person.truth.name
+        assert result.completed
+    return out
 
 
 def _close(a: object, b: object) -> bool:
@@ -85,11 +102,21 @@ def _close(a: object, b: object) -> bool:
 # -- lateral ------------------------------------------------------------------------------------
 
 LATERAL = "drill=lateral,targets=4"
+LATERAL_PEOPLE = ("perfect", "late", "overshooting", "weak-left", "drifting")
 
 
-def test_lateral_perfect_person_recorded_and_rescored_offline(tmp_path: Path) -> None:
-    path = tmp_path / "lateral.h5"
-    result, truth = run_drill("lateral", "perfect", LATERAL, seed=11, record=path)
+@pytest.fixture(scope="module")
+def lateral(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The five lateral people, side by side; the perfect one recorded."""
+    path = tmp_path_factory.mktemp("lateral") / "lateral.h5"
+    got = run_drills([("lateral", how, LATERAL, 11 + i) for i, how in enumerate(LATERAL_PEOPLE)],
+                     record=path)
+    return {"path": path, **dict(zip(LATERAL_PEOPLE, got, strict=True))}
+
+
+def test_lateral_perfect_person_recorded_and_rescored_offline(lateral: dict) -> None:
+    path = lateral["path"]
+    result, truth = lateral["perfect"]
     s = result.scores
     assert s["success"] == 1.0
     assert s["asymmetry"]["weaker_side"] is None
@@ -124,8 +151,8 @@ def test_lateral_perfect_person_recorded_and_rescored_offline(tmp_path: Path) ->
     assert _close(offline.to_dict(), result.to_dict())
 
 
-def test_lateral_late_person_reaction_time_is_the_scripted_delay() -> None:
-    result, truth = run_drill("lateral", "late", LATERAL, seed=12)
+def test_lateral_late_person_reaction_time_is_the_scripted_delay(lateral: dict) -> None:
+    result, truth = lateral["late"]
     assert truth.behaviour.reaction_s == pytest.approx(0.8)
     for trial, scripted in zip(result.trials, truth.trials, strict=True):
         assert abs(trial["reaction_time_s"] - scripted.reaction_s) < REACTION_TOLERANCE_S
@@ -133,8 +160,8 @@ def test_lateral_late_person_reaction_time_is_the_scripted_delay() -> None:
     assert result.scores["time_to_target_s"] > result.scores["reaction_time_s"] + 0.3
 
 
-def test_lateral_overshooting_person_overshoot_measured() -> None:
-    result, truth = run_drill("lateral", "overshooting", LATERAL, seed=13)
+def test_lateral_overshooting_person_overshoot_measured(lateral: dict) -> None:
+    result, truth = lateral["overshooting"]
     for trial, scripted in zip(result.trials, truth.trials, strict=True):
         want_mm = scripted.peak_mm - scripted.aim_mm
         assert trial["overshoot_mm"] == pytest.approx(want_mm, abs=0.2 * want_mm + 3.0)
@@ -145,8 +172,8 @@ def test_lateral_overshooting_person_overshoot_measured() -> None:
     assert result.scores["success"] == 1.0
 
 
-def test_lateral_weak_side_is_flagged() -> None:
-    result, truth = run_drill("lateral", "weak-left", LATERAL, seed=14)
+def test_lateral_weak_side_is_flagged(lateral: dict) -> None:
+    result, truth = lateral["weak-left"]
     per = result.scores["per_side"]
     assert truth.behaviour.weak_side == "left"
     assert per["left"]["success"] == 0.0
@@ -155,8 +182,8 @@ def test_lateral_weak_side_is_flagged() -> None:
     assert "weaker side left" in result.summary_text()
 
 
-def test_lateral_drifting_person_drifts_out_once_per_target() -> None:
-    result, truth = run_drill("lateral", "drifting", LATERAL, seed=15)
+def test_lateral_drifting_person_drifts_out_once_per_target(lateral: dict) -> None:
+    result, truth = lateral["drifting"]
     for trial, scripted in zip(result.trials, truth.trials, strict=True):
         assert trial["drift_outs"] == scripted.drift_outs == 1
     # They come back in and still hold, later than they first got there.
@@ -171,11 +198,13 @@ RHYTHMIC = "drill=rhythmic,cycles=3"
 
 
 def test_rhythmic_people_against_their_scripts() -> None:
-    perfect, _ = run_drill("rhythmic", "perfect", RHYTHMIC, seed=21)
-    late, late_truth = run_drill("rhythmic", "late", RHYTHMIC, seed=22)
-    wide, wide_truth = run_drill("rhythmic", "overshooting", RHYTHMIC, seed=23)
-    weak, _ = run_drill("rhythmic", "weak-right", RHYTHMIC, seed=24)
-    drift, _ = run_drill("rhythmic", "drifting", RHYTHMIC, seed=25)
+    (perfect, _), (late, late_truth), (wide, wide_truth), (weak, _), (drift, _) = run_drills([
+        ("rhythmic", "perfect", RHYTHMIC, 21),
+        ("rhythmic", "late", RHYTHMIC, 22),
+        ("rhythmic", "overshooting", RHYTHMIC, 23),
+        ("rhythmic", "weak-right", RHYTHMIC, 24),
+        ("rhythmic", "drifting", RHYTHMIC, 25),
+    ])
     assert list(perfect.scores["per_pace"]) == ["3 s per cycle", "2 s per cycle", "1 s per cycle"]
     for pace in perfect.scores["per_pace"].values():
         assert pace["lag_s"] < 0.15
@@ -196,10 +225,12 @@ def test_rhythmic_people_against_their_scripts() -> None:
 
 
 def test_limits_people_against_their_scripts() -> None:
-    perfect, truth = run_drill("limits", "perfect", "drill=limits", seed=31)
-    late, late_truth = run_drill("limits", "late", "drill=limits", seed=32)
-    weak, _ = run_drill("limits", "weak-left", "drill=limits", seed=33)
-    drift, _ = run_drill("limits", "drifting", "drill=limits", seed=34)
+    (perfect, truth), (late, late_truth), (weak, _), (drift, _) = run_drills([
+        ("limits", "perfect", "drill=limits", 31),
+        ("limits", "late", "drill=limits", 32),
+        ("limits", "weak-left", "drill=limits", 33),
+        ("limits", "drifting", "drill=limits", 34),
+    ])
     for res, tr in ((perfect, truth), (late, late_truth)):
         for trial, scripted in zip(res.trials, tr.trials, strict=True):
             assert trial["label"] == scripted.label
@@ -232,12 +263,16 @@ def test_limits_people_against_their_scripts() -> None:
 
 def test_weight_people_against_their_scripts() -> None:
     text = "drill=weight,duration_s=15"
-    even, _ = run_drill("weight", "perfect", text, seed=41)
-    heavy, heavy_truth = run_drill("weight", "weak-left", text, seed=42)
-    drift, _ = run_drill("weight", "drifting", text, seed=43)
+    (even, _), (heavy, heavy_truth), (drift, _) = run_drills([
+        ("weight", "perfect", text, 41),
+        ("weight", "weak-left", text, 42),
+        ("weight", "drifting", text, 43),
+    ])
     assert even.scores["time_in_band_pct"] > 95.0
     assert even.scores["heavier_side"] is None
-    assert heavy.scores["mean_right_pct"] == pytest.approx(heavy_truth.trials[0].aim_mm, abs=2.5)
+    # The shares come from the absolute CoP: the uncalibrated virtual plate's gain errors
+    # move it by a few per cent (the lateral drills measure from the baseline instead).
+    assert heavy.scores["mean_right_pct"] == pytest.approx(heavy_truth.trials[0].aim_mm, abs=6.0)
     assert heavy.scores["heavier_side"] == "right"
     assert heavy.scores["time_in_band_pct"] < 5.0
     assert 20.0 < drift.scores["time_in_band_pct"] < 95.0

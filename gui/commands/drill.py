@@ -306,8 +306,14 @@ def run_terminal_drill(
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     t0 = time.monotonic()
     said = ""
+    warned = False
     try:
         while not stop.is_set() and not drill.finished:
+            warning = drill.session.status.calibration_warning
+            if warning and not warned and drill.run.settings.drill == "weight":
+                # The shares come from the absolute CoP: say how far to trust them.
+                print(f"warning: {warning}; the weight shares are approximate", file=out)
+                warned = True
             if limit_s is not None and time.monotonic() - t0 >= limit_s:
                 break
             if drill.session.status.state == "failed":
