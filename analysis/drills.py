@@ -1102,10 +1102,10 @@ class DrillRun:
         )
         self.start_s = math.nan
         self._run_from: float | None = None  # first time of the current on-plate stretch
-        self._t: list[np.ndarray] = []
-        self._xy: list[np.ndarray] = []
-        self._fz: list[np.ndarray] = []
-        self._cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._t_buf = np.empty(0)
+        self._fz_buf = np.empty(0)
+        self._xy_buf = np.empty((0, 2))
+        self._n = 0
         self._next = 0  # next phase to finish
         self._shown = 0  # phases announced so far
         self.baseline_mm: tuple[float, float] = (math.nan, math.nan)
@@ -1172,24 +1172,32 @@ class DrillRun:
             self._run_from = None
 
     def _keep(self, t: np.ndarray, fz: np.ndarray, xy: np.ndarray, keep_s: float | None) -> None:
-        self._t.append(t)
-        self._fz.append(fz)
-        self._xy.append(xy)
-        self._cache = None
+        """Append samples to the drill's buffer (growing by doubling: no copy per block)."""
+        n = t.shape[0]
+        if self._n + n > self._t_buf.shape[0]:
+            size = max(1024, 2 * (self._n + n))
+            for name, width in (("_t_buf", None), ("_fz_buf", None), ("_xy_buf", 2)):
+                old = getattr(self, name)
+                new = np.empty((size,) if width is None else (size, width))
+                new[: self._n] = old[: self._n]
+                setattr(self, name, new)
+        self._t_buf[self._n : self._n + n] = t
+        self._fz_buf[self._n : self._n + n] = fz
+        self._xy_buf[self._n : self._n + n] = xy
+        self._n += n
         if keep_s is not None:
-            t_all, fz_all, xy_all = self._arrays()
-            cut = int(np.searchsorted(t_all, t_all[-1] - keep_s))
-            self._t, self._fz, self._xy = [t_all[cut:]], [fz_all[cut:]], [xy_all[cut:]]
-            self._cache = None
+            # Before the start only the last seconds matter.
+            cut = int(np.searchsorted(self._t_buf[: self._n], self._t_buf[self._n - 1] - keep_s))
+            if cut > 0:
+                m = self._n - cut
+                self._t_buf[:m] = self._t_buf[cut : self._n]
+                self._fz_buf[:m] = self._fz_buf[cut : self._n]
+                self._xy_buf[:m] = self._xy_buf[cut : self._n]
+                self._n = m
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if self._cache is None:
-            if len(self._t) > 1:
-                self._t = [np.concatenate(self._t)]
-                self._fz = [np.concatenate(self._fz)]
-                self._xy = [np.concatenate(self._xy)]
-            self._cache = (self._t[0], self._fz[0], self._xy[0])
-        return self._cache
+        n = self._n
+        return self._t_buf[:n], self._fz_buf[:n], self._xy_buf[:n]
 
     def _slice(self, t0_s: float, t1_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         t, fz, xy = self._arrays()
