@@ -48,3 +48,17 @@ def test_stopped_early_the_drill_records_what_it_scored(tmp_path: Path) -> None:
     assert scored[0].completed is False
     assert len(scored[0].result["trials"]) == len(result.trials)
     assert drill.poll()  # the events reached the views too
+
+
+def test_drill_events_become_lsl_markers() -> None:
+    from daq.events import DrillTargetShown
+    from daq.lsl import marker_texts
+
+    event = DrillTargetShown(drill="lateral", index=2, phase="target", label="right",
+                             shown_s=20.5, until_s=26.5, centre_mm=63.0, half_width_mm=9.0,
+                             text="shift right into the band and hold 2 s", t_s=20.5)
+    (text, t_s), = marker_texts(event)
+    assert t_s == 20.5
+    assert text.startswith("drill-shown ")
+    assert '"label": "right"' in text
+    assert '"centre_mm": 63.0' in text
