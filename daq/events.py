@@ -202,6 +202,85 @@ def register_event(cls: type) -> type:
     return cls
 
 
+# -- drills (analysis/drills.py): each event carries ``text`` in words, so a review or a
+# report that knows nothing of drills can still list what happened.
+
+
+@register_event
+@dataclass(frozen=True)
+class DrillStarted(_Event):
+    """A drill began at plate time ``start_s`` with these (resolved) ``settings``."""
+
+    drill: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    stance: str = ""
+    start_s: float = math.nan
+    text: str = ""
+    KIND = "drill-start"
+
+
+@register_event
+@dataclass(frozen=True)
+class DrillTargetShown(_Event):
+    """A drill instruction or target appeared (``shown_s``) until ``until_s`` (plate time).
+
+    ``centre_mm`` and ``half_width_mm`` place a target band along the drill's axis, from
+    the person's standing baseline (+ right or forward); NaN where there is no band.
+    ``direction_deg`` is the lean direction of a limits trial (0 forward, 90 right).
+    """
+
+    drill: str
+    index: int
+    phase: str
+    label: str
+    shown_s: float
+    until_s: float
+    centre_mm: float = math.nan
+    half_width_mm: float = math.nan
+    direction_deg: float = math.nan
+    text: str = ""
+    KIND = "drill-shown"
+
+
+@register_event
+@dataclass(frozen=True)
+class DrillTargetHit(_Event):
+    """The person held a drill target for the whole hold time (at ``held_s``)."""
+
+    drill: str
+    index: int
+    label: str
+    entered_s: float
+    held_s: float
+    text: str = ""
+    KIND = "drill-hit"
+
+
+@register_event
+@dataclass(frozen=True)
+class DrillTrialScored(_Event):
+    """The scores of one drill trial (a target, a pace, a direction): ``scores`` by name."""
+
+    drill: str
+    index: int
+    label: str
+    scores: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+    KIND = "drill-trial"
+
+
+@register_event
+@dataclass(frozen=True)
+class DrillScored(_Event):
+    """The drill ended: its whole result (``analysis.drills.DrillResult.to_dict``)."""
+
+    drill: str
+    result: dict[str, Any] = field(default_factory=dict)
+    completed: bool = True
+    text: str = ""
+    KIND = "drill-score"
+
+
 def event_kind(event: object) -> str:
     """The ``kind`` string an event is stored under."""
     if isinstance(event, UnknownEvent):

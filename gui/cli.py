@@ -54,6 +54,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "batch": ("batch", "re-analyse every session under a folder in parallel (Dask)"),
     "review": ("review", "review recordings: timeline, reps, overlays, edits, exports"),
     "report": ("report", "write an HTML report of recordings for the athlete"),
+    "drill": ("drill", "weight-shift drills with visual feedback, scored"),
 }
 
 

@@ -10,8 +10,9 @@ from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from analysis.reps import Rep, SetSummary
 from gui.colours import FAULT_REP, GOOD_REP, MUTED, PANEL, TEXT, ZONE_RGB, css
+from gui.type_scale import scaled_px, set_font_px
 
-_SHORT_STANCE = {"kickstand-left": "kick L", "kickstand-right": "kick R"}
+_SHORT_STANCE = {"kickstand-left": "kick L", "kickstand-right": "kick R", "bilateral": "both"}
 SUMMARY_COLUMNS = ("rep", "stance", "bottom", "shift mm", "hold s", "faults")
 
 
@@ -42,6 +43,7 @@ class CoachingPanel(QtWidgets.QFrame):
         top = QtWidgets.QHBoxLayout()
         count_box = QtWidgets.QVBoxLayout()
         caption = QtWidgets.QLabel("REPS")
+        caption.setObjectName("caption")
         caption.setStyleSheet(f"color: {css(MUTED)}; font-size: 13px; letter-spacing: 2px;")
         self.rep_count = QtWidgets.QLabel("0")
         self.rep_count.setObjectName("rep_count")
@@ -56,13 +58,19 @@ class CoachingPanel(QtWidgets.QFrame):
         self.hold = QtWidgets.QLabel("")
         self.hold.setObjectName("hold")
         self.hold.setStyleSheet(f"color: {css(ZONE_RGB['midfoot'])}; font-size: 26px;")
+        # The kickstand's lateral shift of the last rep, large (not only in the table).
+        self.shift = QtWidgets.QLabel("")
+        self.shift.setObjectName("shift")
+        self.shift.setStyleSheet(f"color: {css(TEXT)}; font-size: 22px; font-weight: 600;")
         state_box.addStretch(1)
         state_box.addWidget(self.phase)
         state_box.addWidget(self.hold)
         top.addLayout(state_box, 1)
         layout.addLayout(top)
+        layout.addWidget(self.shift)
 
         self.cue_title = QtWidgets.QLabel("LAST REP")
+        self.cue_title.setObjectName("caption")
         self.cue_title.setStyleSheet(f"color: {css(MUTED)}; font-size: 13px; letter-spacing: 2px;")
         layout.addWidget(self.cue_title)
         self.cues = QtWidgets.QLabel("")
@@ -75,6 +83,7 @@ class CoachingPanel(QtWidgets.QFrame):
         layout.addWidget(self.cues)
 
         summary_title = QtWidgets.QLabel("SET SUMMARY")
+        summary_title.setObjectName("caption")
         summary_title.setStyleSheet(f"color: {css(MUTED)}; font-size: 13px; letter-spacing: 2px;")
         layout.addWidget(summary_title)
         self.summary = QtWidgets.QTableWidget(0, len(SUMMARY_COLUMNS))
@@ -110,6 +119,7 @@ class CoachingPanel(QtWidgets.QFrame):
         self.totals.setMinimumHeight(64)
         layout.addWidget(self.totals)
         self._hold_text = ""
+        self._sides_px = 15
         self.clear()
 
     def clear(self) -> None:
@@ -120,6 +130,7 @@ class CoachingPanel(QtWidgets.QFrame):
         self._rows: dict[int, int] = {}
         self.totals.setText("")
         self.hold.setText("")
+        self.shift.setText("")
         self.phase.setText("waiting for the first rep")
 
     def rep_started(self, index: int) -> None:
@@ -138,7 +149,9 @@ class CoachingPanel(QtWidgets.QFrame):
             self.sides.setText(shown)
             flagged = text is not None and "UNEVEN" in text
             colour = FAULT_REP if flagged else GOOD_REP
-            self.sides.setStyleSheet(f"font-size: 15px; font-weight: 600; color: {css(colour)};")
+            self.sides.setStyleSheet(
+                f"font-size: {self._sides_px}px; font-weight: 600; color: {css(colour)};"
+            )
 
     def set_hold(self, hold_s: float | None, holding: bool) -> None:
         """The lockout hold timer: counting while ``holding``, then the final time."""
@@ -175,12 +188,20 @@ class CoachingPanel(QtWidgets.QFrame):
                 f"<p><span style='color:{css(GOOD_REP)}'>&#10003;</span> Good rep: pressure "
                 "stayed over the midfoot.</p>"
             )
+        shift = getattr(rep, "lateral_shift_mm", None)
+        kickstand = str(getattr(rep, "stance", "")).startswith("kickstand")
+        self.shift.setText(
+            f"shift to lead leg {signed_mm(shift)} mm"
+            if kickstand and shift is not None and shift == shift
+            else ""
+        )
         if self.sound and rep.faults:
             QtWidgets.QApplication.beep()
         row = self.summary.rowCount()
         self.summary.insertRow(row)
         self._rows[rep.index] = row
         self._fill_row(row, rep)
+        self._fit_columns()
         self.summary.scrollToBottom()
         self._update_totals(summaries)
 
@@ -227,3 +248,81 @@ class CoachingPanel(QtWidgets.QFrame):
                 item.setForeground(QtGui.QBrush(QtGui.QColor(*rgb)))
             self.summary.setItem(row, col, item)
         self.summary.resizeRowToContents(row)
+
+    # -- large print ----------------------------------------------------------------------------
+    def apply_scale(self, height_px: float) -> None:
+        """Size every text for a window ``height_px`` tall (gui/type_scale.py).
+
+        The rep count and the hold time are read from across the room; the cues are one
+        short sentence each, large enough to read mid-set.
+        """
+        h = float(height_px)
+        self._scale_h = h
+        for caption in self.findChildren(QtWidgets.QLabel, "caption"):
+            set_font_px(caption, scaled_px(13, h))
+        set_font_px(self.rep_count, scaled_px(64, h))
+        set_font_px(self.phase, scaled_px(15, h))
+        set_font_px(self.hold, scaled_px(30, h))
+        shift_px = scaled_px(22, h)
+        font = QtGui.QFont(self.shift.font())
+        font.setBold(True)
+        font.setPixelSize(shift_px)
+        widest = QtGui.QFontMetrics(font).horizontalAdvance("shift to lead leg +88 mm")
+        room = max(1, self.width() - 30)
+        if widest > room:
+            shift_px = max(11, int(shift_px * room / widest))
+        set_font_px(self.shift, shift_px)
+        set_font_px(self.cues, scaled_px(21, h))
+        self.cues.setMinimumHeight(scaled_px(90, h, 40))
+        set_font_px(self.summary, scaled_px(13, h))
+        self._sides_px = scaled_px(15, h)
+        set_font_px(self.sides, self._sides_px)
+        set_font_px(self.totals, scaled_px(14, h))
+        self.totals.setMinimumHeight(scaled_px(64, h, 40))
+        self.summary.horizontalHeader().setStyleSheet(f"font-size: {scaled_px(13, h)}px;")
+        self._fit_columns()
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt API
+        """Qt: the panel's width changed (after the window's), so fit the columns again."""
+        super().resizeEvent(event)
+        if getattr(self, "_scale_h", None) is not None:
+            self.apply_scale(self._scale_h)
+        # Once more after the table itself has been laid out at the new width.
+        QtCore.QTimer.singleShot(0, self._fit_columns)
+
+    def _fit_columns(self) -> None:
+        """Column widths set here, within the panel's width (never cut at its edge).
+
+        Each column is as wide as its contents and the faults column takes the rest; in a
+        narrow panel the stance column goes first (the set's stance is in the totals
+        below), then every column shrinks in proportion and the text wraps.
+        """
+        table = self.summary
+        header = table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setMinimumSectionSize(16)
+        header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Fixed)
+        # The panel's own width bounds it: the table's viewport may not be laid out yet.
+        m = self.layout().contentsMargins()
+        room = min(table.viewport().width(),
+                   self.width() - m.left() - m.right() - 2 * table.frameWidth()) - 1
+        pad = 12
+
+        def want(c: int) -> int:
+            return max(table.sizeHintForColumn(c), header.sectionSizeHint(c)) + pad
+
+        cols = list(range(table.columnCount()))
+        stance_col = SUMMARY_COLUMNS.index("stance")
+        narrow = sum(want(c) for c in cols) > room
+        table.setColumnHidden(stance_col, narrow)
+        shown = [c for c in cols if not (narrow and c == stance_col)]
+        widths = {c: want(c) for c in shown}
+        total = sum(widths.values())
+        if total > room:
+            widths = {c: max(16, int(w * room / total)) for c, w in widths.items()}
+        else:
+            widths[shown[-1]] += room - total  # the faults column takes what is left
+        for c, width in widths.items():
+            table.setColumnWidth(c, width)
+        for row in range(table.rowCount()):
+            table.resizeRowToContents(row)

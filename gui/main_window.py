@@ -8,6 +8,7 @@ returns; acquisition and analysis never wait for it and it never waits for them.
 from __future__ import annotations
 
 import math
+import re
 import time
 from pathlib import Path
 
@@ -48,7 +49,9 @@ from gui.session import (
     virtual_plate_url,
 )
 from gui.traces import WINDOW_CHOICES_S, TracesView
+from gui.type_scale import DESIGN_HEIGHT_PX, scaled_px, set_font_px
 
+_SIZE_PX = re.compile(r"font-size:\s*(\d+)px")
 FRAME_INTERVAL_MS = 11  # ~90 ticks/s: frames are drawn only when new samples arrived
 STATUS_INTERVAL_S = 0.2  # text labels re-lay out the window; 5 Hz is plenty for numbers
 
@@ -68,8 +71,13 @@ def _show(label: QtWidgets.QLabel, text: str, style: str | None = None) -> None:
     """
     if label.text() != text:
         label.setText(text)
-    if style is not None and label.styleSheet() != style:
-        label.setStyleSheet(style)
+    if style is not None:
+        # Design pixel sizes grow and shrink with the window (large print).
+        scale = float(getattr(label.window(), "print_scale", 1.0))
+        style = _SIZE_PX.sub(lambda m: f"font-size: {scaled_px(float(m[1]), 860 * scale)}px",
+                             style)
+        if label.styleSheet() != style:
+            label.setStyleSheet(style)
 
 
 def _use_dark_palette() -> None:
@@ -160,6 +168,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self.tick)
         self.timer.start(FRAME_INTERVAL_MS)
+        self._build_large_print()
         self.resize(1440, 860)
 
     # -- construction -------------------------------------------------------------------------
@@ -188,7 +197,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.stance_box.activated.connect(lambda i: self.set_stance(STANCES[i]))
         bar.addWidget(self.stance_box)
         self.act_feet = bar.addAction("Feet && zones...", self.open_foot_setup)
-        bar.addSeparator()
+        bar = self._second_toolbar()
         self.act_record = bar.addAction("Record (space)", self.toggle_recording)
         self.act_new_set = bar.addAction("New set (N)", self.new_set)
         self.act_calibrate = bar.addAction("Calibrate...", self.open_calibration)
@@ -207,10 +216,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.sound_box.setStyleSheet(f"color: {css(TEXT)};")
         self.sound_box.toggled.connect(self._sound_toggled)
         bar.addWidget(self.sound_box)
-        for action in bar.actions():
-            widget = bar.widgetForAction(action)
-            if widget is not None:
-                widget.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        for bar in (self.toolbar, self.toolbar2):
+            for action in bar.actions():
+                widget = bar.widgetForAction(action)
+                if widget is not None:
+                    widget.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
 
     def _build_body(self, window_s: float) -> None:
         central = QtWidgets.QWidget()
@@ -559,6 +569,86 @@ class MainWindow(QtWidgets.QMainWindow):
         self.fps_label.adjustSize()
         self.fps_label.move(self.traces.width() - self.fps_label.width() - 8, 4)
         self.fps_label.raise_()
+
+    # -- large print --------------------------------------------------------------------------
+    def _second_toolbar(self) -> QtWidgets.QToolBar:
+        """The toolbar's second half (beside the first, or on a row of its own).
+
+        A second row when the window is too narrow for one, so no control hides in an
+        overflow menu.
+        """
+        bar = QtWidgets.QToolBar("view")
+        bar.setMovable(False)
+        self.addToolBar(bar)
+        self.toolbar2 = bar
+        return bar
+
+    def _build_large_print(self) -> None:
+        """Sizes that follow the window (gui/type_scale.py) and F11 for full screen."""
+        self.print_scale = 1.0
+        self._design_px = {
+            self.banner: 15,
+            self.rate_label: 14,
+            self.drops_label: 14,
+            self.crc_label: 14,
+            self.source_label: 14,
+            self.message_label: 14,
+        }
+        sc = QtGui.QShortcut(QtGui.QKeySequence("F11"), self)
+        sc.setContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+        sc.activated.connect(self.toggle_full_screen)
+        self.apply_large_print()
+
+    def toggle_full_screen(self) -> None:
+        """F11: full screen (for reading from across the room), or back."""
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
+
+    def apply_large_print(self) -> None:
+        """Size every text and panel for the window's current size.
+
+        Fonts scale with the height (the zone word, the main figure, stays at 5.5 % of
+        it); the side panels' widths with the width, so the traces keep room at 1024 px;
+        the toolbar takes a second row when one row would not hold it.
+        """
+        h = float(max(self.height(), 1))
+        w = float(max(self.width(), 1))
+        old, self.print_scale = self.print_scale, h / DESIGN_HEIGHT_PX
+        # The status labels carry sizes scaled by _show: re-scale them now, not at the next
+        # status update, so they are laid out with everything else.
+        for label in (self.state_label, self.cal_label, self.rec_label):
+            sheet = label.styleSheet()
+            label.setStyleSheet(_SIZE_PX.sub(
+                lambda m: f"font-size: {max(11, round(float(m[1]) * self.print_scale / old))}px",
+                sheet,
+            ))
+        for label, px in self._design_px.items():
+            set_font_px(label, scaled_px(px, h))
+        bar_px = scaled_px(13, h)
+        for bar in (self.toolbar, self.toolbar2):
+            set_font_px(bar, bar_px)
+        self.plate_view.setMinimumWidth(int(max(220.0, 0.22 * w)))
+        self.coaching.setMinimumWidth(int(max(300.0, 0.28 * w)))
+        self.coaching.setMaximumWidth(int(max(330.0, 0.32 * w)))
+        self.plate_view.apply_scale(h)
+        self.coaching.apply_scale(h)
+        self.traces.apply_scale(h)
+        self._fit_toolbars()
+
+    def _fit_toolbars(self) -> None:
+        both = self.toolbar.sizeHint().width() + self.toolbar2.sizeHint().width() + 16
+        broken = self.toolBarBreak(self.toolbar2)
+        if both > self.width() and not broken:
+            self.insertToolBarBreak(self.toolbar2)
+        elif both <= self.width() and broken:
+            self.removeToolBarBreak(self.toolbar2)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt API
+        """Qt: re-size the print for the new window size."""
+        super().resizeEvent(event)
+        self.apply_large_print()
 
     # -- Qt -----------------------------------------------------------------------------------
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt API

@@ -23,6 +23,7 @@ from gui.colours import (
     ZONE_RGB,
     css,
 )
+from gui.type_scale import MIN_PX, scaled_px, set_font_px
 
 TRAIL_S = 2.0
 TRAIL_POINTS = 80  # the 2 s trail is drawn as this many segments whatever the sample rate
@@ -153,10 +154,20 @@ class PlateView(QtWidgets.QWidget):
         zone_box.addWidget(self.zone_label)
         header.addLayout(weight_box)
         header.addStretch(1)
-        header.addLayout(zone_box)
+        # The zone word is the figure read from across the room: a row of its own, as wide
+        # as the view, so it grows with the window without pushing the weight aside.
+        zone_caption.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.zone_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.zone_caption = zone_caption
+        rows = QtWidgets.QVBoxLayout()
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(0)
+        rows.addLayout(header)
+        rows.addLayout(zone_box)
+        self._zone_px = 28
         # Compact (inside a dialog): the plate only, no readout.
         self.header = QtWidgets.QWidget()
-        self.header.setLayout(header)
+        self.header.setLayout(rows)
         self.header.setVisible(not compact)
         layout.addWidget(self.header)
 
@@ -173,6 +184,7 @@ class PlateView(QtWidgets.QWidget):
         legend.addStretch(1)
         for zone in ZONE_ORDER[:3]:
             chip = QtWidgets.QLabel(f"\u25a0 {zone}")
+            chip.setObjectName("zone_chip")
             chip.setStyleSheet(f"color: {css(ZONE_RGB[zone])}; font-size: 14px;")
             legend.addWidget(chip)
         legend.addStretch(1)
@@ -235,6 +247,7 @@ class PlateView(QtWidgets.QWidget):
             ("R", w / 2, 0.0, (0.0, 0.5)),
         ):
             label = pg.TextItem(text, color=MUTED, anchor=anchor)
+            label.setFont(self._label_font())
             label.setPos(x, y)
             self._static.append(label)
         for it in self._static:
@@ -251,12 +264,17 @@ class PlateView(QtWidgets.QWidget):
     def _fit_height(self) -> None:
         # Only as tall as the plate needs: the space below goes to the legend and the note
         # instead of empty bands above and below an aspect-locked plot.
-        self.plot.setFixedHeight(max(150, int(self.width() * self._aspect)))
+        # At most that: in a short window it gives way (the plate is drawn smaller, its
+        # aspect locked) rather than forcing the window taller than the screen.
+        self.plot.setMinimumHeight(120)
+        self.plot.setMaximumHeight(max(120, int(self.width() * self._aspect)))
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt API
-        """Qt: keep the plate's aspect."""
+        """Qt: keep the plate's aspect, and fit the zone word to the new width."""
         super().resizeEvent(event)
         self._fit_height()
+        if getattr(self, "_scale_h", None) is not None:
+            self.apply_scale(self._scale_h)
 
     def set_stance(self, stance: object) -> None:
         """Draw the feet of ``stance`` (a StanceSetup) with their heel/midfoot/forefoot zones."""
@@ -347,5 +365,49 @@ class PlateView(QtWidgets.QWidget):
         if zone != self._last_zone:
             rgb = ZONE_RGB.get(zone, ZONE_RGB["off"])
             self.zone_label.setText("no CoP" if zone == "off" else zone.upper())
-            self.zone_label.setStyleSheet(f"color: {css(rgb)}; font-size: 28px; font-weight: 700;")
+            self.zone_label.setStyleSheet(
+                f"color: {css(rgb)}; font-size: {self._zone_px}px; font-weight: 700;"
+            )
             self._last_zone = zone
+
+    # -- large print ----------------------------------------------------------------------------
+    def _label_font(self) -> QtGui.QFont:
+        font = QtGui.QFont()
+        font.setPixelSize(int(getattr(self, "_label_px", 13)))
+        return font
+
+    def apply_scale(self, height_px: float) -> None:
+        """Size every text for a window ``height_px`` tall (gui/type_scale.py).
+
+        The zone word is the main figure: 5.5 % of the window's height, smaller only if
+        the longest zone name would not fit the view's width.
+        """
+        h = float(height_px)
+        self._scale_h = h
+        set_font_px(self.weight_label, scaled_px(34, h))
+        set_font_px(self.percent_label, scaled_px(16, h))
+        # Room for the widest reading, so a changing number never waits on a re-layout.
+        for label, widest, bold in ((self.weight_label, "888.8 kg", True),
+                                    (self.percent_label, "888 % body weight", False)):
+            font = QtGui.QFont(label.font())
+            font.setBold(bold)
+            font.setPixelSize(scaled_px(34 if bold else 16, h))
+            label.setMinimumWidth(QtGui.QFontMetrics(font).horizontalAdvance(widest) + 4)
+        set_font_px(self.zone_caption, scaled_px(12, h))
+        zone_px = max(MIN_PX, int(0.055 * h))
+        font = QtGui.QFont(self.zone_label.font())
+        font.setBold(True)
+        font.setPixelSize(zone_px)
+        widest = QtGui.QFontMetrics(font).horizontalAdvance("FOREFOOT")
+        room = max(1, self.width() - 8)
+        if widest > room:
+            zone_px = max(MIN_PX, int(zone_px * room / widest))
+        self._zone_px = zone_px
+        set_font_px(self.zone_label, zone_px)
+        self._label_px = scaled_px(13, h)
+        for item in self._static:
+            if isinstance(item, pg.TextItem):
+                item.setFont(self._label_font())
+        for chip in self.legend.findChildren(QtWidgets.QLabel, "zone_chip"):
+            set_font_px(chip, scaled_px(14, h))
+        set_font_px(self.note, scaled_px(13, h))

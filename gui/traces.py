@@ -36,6 +36,7 @@ from gui.colours import (
     ML_RGB,
     MUTED,
 )
+from gui.type_scale import scaled_px
 
 WINDOW_CHOICES_S = (5, 10, 20, 30, 60)
 DRAWING_MODES = ("peak", "pyqtgraph", "naive")
@@ -542,6 +543,7 @@ class TracesView(QtWidgets.QWidget):
             self._curve(self.cell_plot, CELL_RGB[i % len(CELL_RGB)], cell_name(i), finite=True)
             for i in range(n_cells)
         ]
+        self.fit_legends()
 
     def set_window(self, window_s: float) -> None:
         """Scroll over the newest ``window_s`` seconds (5-60)."""
@@ -651,6 +653,8 @@ class TracesView(QtWidgets.QWidget):
         # pyqtgraph's TextItem (a QGraphicsTextItem under a transform it recomputes on
         # every move) cost ~0.13 ms per label per frame as the traces scroll.
         label = QtWidgets.QGraphicsSimpleTextItem(text)
+        if getattr(self, "_label_font", None) is not None:
+            label.setFont(self._label_font)
         label.setBrush(QtGui.QBrush(QtGui.QColor(*color)))
         label.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         label.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -728,3 +732,42 @@ class TracesView(QtWidgets.QWidget):
         self._ranged = True
 
     _ranged = False
+
+    # -- large print ----------------------------------------------------------------------------
+    def apply_scale(self, height_px: float) -> None:
+        """Size the axes' ticks and labels for a window ``height_px`` tall."""
+        px = scaled_px(12, float(height_px))
+        font = QtGui.QFont()
+        font.setPixelSize(px)
+        for plot in (self.cop_plot, self.force_plot, self.cell_plot):
+            for side in ("left", "bottom"):
+                axis = plot.getAxis(side)
+                axis.setStyle(tickFont=font)
+                axis.label.setFont(font)
+            plot.getAxis("left").setWidth(int(52 * px / 12))
+        title = self.cop_plot.titleLabel
+        title.setText(title.text, size=f"{px}px")
+        for legend in (self.cop_plot.legend, self.cell_plot.legend):
+            legend.opts["labelTextSize"] = f"{px}px"
+            for _, text in legend.items:
+                text.setText(text.text, size=f"{px}px")
+        self.fit_legends()
+        for label in self._labels.values():
+            label.setFont(font)
+        self._label_font = font
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt API
+        """Qt: the cell legend takes two rows when one would run past a narrow plot."""
+        super().resizeEvent(event)
+        self.fit_legends()
+
+    def fit_legends(self) -> None:
+        """One row of cell names while it fits the plot's width, else two."""
+        legend = self.cell_plot.legend
+        n = max(1, len(legend.items))
+        per_name = max((text.boundingRect().width() + 30 for _, text in legend.items),
+                       default=80.0)
+        room = self.cell_plot.getViewBox().width() or self.width() * 0.8
+        cols = n if per_name * n + 16 <= room else max(1, (n + 1) // 2)
+        if legend.columnCount != cols:
+            legend.setColumnCount(cols)

@@ -22,6 +22,7 @@ t0_us      0         device micros() at start-up (near 4294967295 to exercise th
 glitch     0.0001    probability that a conversion reads all ones
 plate      (preset)  plate preset name (hardware/plates)
 unplug     (none)    START:DURATION, plate seconds: the USB cable is out for DURATION s
+drill      (medium)  a drill person's drill settings (``DrillSettings.to_text``)
 ========== ========= =====================================================================
 
 One URL is one physical plate for the whole process (a registry keyed by the URL): closing
@@ -47,6 +48,7 @@ from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 from daq.errors import MidfootError
 from daq.frames import sample_frame_bytes
 from daq.plate import load_plate
+from hardware.drill_people import DRILL_PERSON_NAMES, make_drill_person
 from hardware.scenarios import SCENARIO_NAMES, make_scenario
 from hardware.virtual_plate import RATES_HZ, VirtualPlate
 
@@ -65,6 +67,7 @@ URL_PARAMS = (
     "glitch",
     "plate",
     "unplug",
+    "drill",
 )
 DEFAULT_SCENARIO = "demo"
 # Bytes nobody reads pile up no further than this much device time, like a full OS buffer.
@@ -96,6 +99,7 @@ class SimSettings:
     glitch_rate: float
     plate: str | None
     unplug_s: tuple[float, float] | None
+    drill: str | None = None
 
 
 def _number(params: dict[str, str], key: str, kind: type, default: object, valid: str) -> object:
@@ -121,9 +125,10 @@ def parse_sim_url(url: str) -> SimSettings:
     if parts.scheme.lower() != "sim":
         raise SerialException(f"expected a URL like sim://demo?rate=80, not {url!r}")
     name = (parts.netloc + parts.path).strip("/") or DEFAULT_SCENARIO
-    if name not in SCENARIO_NAMES:
+    if name not in SCENARIO_NAMES and name not in DRILL_PERSON_NAMES:
         raise SerialException(
-            f"sim:// has no scenario {name!r}: use one of {', '.join(SCENARIO_NAMES)}"
+            f"sim:// has no scenario {name!r}: use one of {', '.join(SCENARIO_NAMES)}, or a "
+            "drill person drill-DRILL-BEHAVIOUR (hardware/drill_people.py)"
         )
     query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
     unknown = sorted(set(query) - set(URL_PARAMS))
@@ -182,6 +187,7 @@ def parse_sim_url(url: str) -> SimSettings:
         glitch_rate=_number(params, "glitch", float, 1e-4, "a probability such as 0.0001"),
         plate=params.get("plate"),
         unplug_s=unplug,
+        drill=params.get("drill"),
     )
 
 
@@ -205,15 +211,18 @@ def make_virtual_plate(
         plate = load_plate(settings.plate) if settings.plate else load_plate()
         if settings.scenario == "calibration":
             kw["plate"] = plate
-        scenario = make_scenario(
-            settings.scenario,
-            load_kg=settings.load_kg,
-            set_down=settings.set_down,
-            back_foot_fraction=settings.back_foot_fraction,
-            n_reps=settings.n_reps,
-            seed=settings.seed,
-            **kw,
-        )
+        if settings.scenario in DRILL_PERSON_NAMES:
+            scenario = _drill_person_scenario(settings)
+        else:
+            scenario = make_scenario(
+                settings.scenario,
+                load_kg=settings.load_kg,
+                set_down=settings.set_down,
+                back_foot_fraction=settings.back_foot_fraction,
+                n_reps=settings.n_reps,
+                seed=settings.seed,
+                **kw,
+            )
         return VirtualPlate(
             scenario,
             plate=plate,
@@ -228,6 +237,21 @@ def make_virtual_plate(
         )
     except (ValueError, MidfootError) as exc:
         raise SerialException(f"sim:// cannot make that plate: {exc}") from exc
+
+
+def _drill_person_scenario(settings: SimSettings) -> object:
+    """The scenario of a drill person (``sim://drill-lateral-late?drill=...``)."""
+    from analysis.drills import DrillSettings
+
+    drill, _, _ = settings.scenario.removeprefix("drill-").partition("-")
+    text = settings.drill or f"drill={drill}"
+    person = make_drill_person(
+        settings.scenario,
+        DrillSettings.from_text(text),
+        body_mass_kg=settings.mass_kg if settings.mass_kg is not None else 75.0,
+        seed=settings.seed,
+    )
+    return person.scenario
 
 
 class SimulatedPlate:
