@@ -107,7 +107,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for k, (day, right, score) in enumerate(plan):
         write_session(root / f"{day}-left.h5", athlete="Ann", created_utc=f"{day}T09:00:00Z",
                       seed=40 + k, n_reps=3)
-        events = [UnknownEvent(kind="drill-score", data={"score": score + d}) for d in (-1, 0, 1)]
+        events = [UnknownEvent(kind="drill-balance", data={"score": score + d}) for d in (-1, 0, 1)]
         write_session(root / f"{day}-right.h5", scenario=right, athlete="Ann",
                       created_utc=f"{day}T09:20:00Z", seed=50 + k, n_reps=3, events=events)
     return root
@@ -128,7 +128,7 @@ def test_visits_match_the_analysis_of_their_files(folder: Path, tmp_path: Path) 
             assert ASYMMETRY_KEY not in visit.means
         else:
             assert visit.means[ASYMMETRY_KEY] == pytest.approx(asym.index_pct)
-    scores = history.trends["drill:drill-score"]
+    scores = history.trends["drill:drill-balance"]
     assert scores.values == pytest.approx([60.0, 75.0])
     assert scores.changes[0].flagged  # +15 against a trial SD of 1
     right = history.trends["lateral_shift_right_mm"]
@@ -146,7 +146,7 @@ def test_history_command_writes_png_html_and_json(
     doc = json.loads(out)
     assert doc["athlete"] == "Ann"
     assert len(doc["visits"]) == 2
-    assert doc["metrics"]["drill:drill-score"]["changes"][0]["flagged"] is True
+    assert doc["metrics"]["drill:drill-balance"]["changes"][0]["flagged"] is True
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     import matplotlib.image
 
@@ -158,7 +158,7 @@ def test_history_command_writes_png_html_and_json(
     code = run_command("history", ["Ann", "--sessions-dir", str(folder)])
     out, _ = capsys.readouterr()
     assert code == 0
-    assert "drill-score: 60 -> 75 (+15" in out
+    assert "drill-balance: 60 -> 75 (+15" in out
     assert "REAL CHANGE" in out
 
 

@@ -197,7 +197,7 @@ def test_unreadable_files_are_reported_in_one_line_and_skipped(
 
 def test_drill_events_are_indexed_generically(tmp_path: Path, db_url: str) -> None:
     events = [
-        UnknownEvent(kind="drill-score", data={"score": 87.5, "drill": "lateral-shift"}),
+        UnknownEvent(kind="drill-balance", data={"score": 87.5, "drill": "lateral-shift"}),
         DrillTargetHit(target="left", score_pct=64.0),
         UnknownEvent(kind="drill-start", data={"drill": "lateral-shift"}),
         NoteAdded(text="not a drill event"),
@@ -208,7 +208,7 @@ def test_drill_events_are_indexed_generically(tmp_path: Path, db_url: str) -> No
         assert row.kind == "drill"
         assert row.n_drill_scores == 3
         _, _, scores = index.history_rows("Cy")
-    assert [s["kind"] for s in scores] == ["drill-score", "drill_test_target_hit", "drill-start"]
+    assert [s["kind"] for s in scores] == ["drill-balance", "drill_test_target_hit", "drill-start"]
     assert [s["score"] for s in scores] == [87.5, 64.0, None]
 
 

@@ -33,7 +33,7 @@ def sessions(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         recording("hinge-kickstand-right-reversed", seed=92, n_reps=3), d / "right.h5"
     )
     append_events(left, [(NoteAdded(text="good depth"), 400),
-                         (UnknownEvent(kind="drill-score", data={"score": 7}), 500)])
+                         (UnknownEvent(kind="drill-balance", data={"score": 7}), 500)])
     return [left, right]
 
 
@@ -71,7 +71,7 @@ def test_timeline_marks_and_table(window: ReviewWindow) -> None:
     assert len(spans) == 3  # one band per rep
     labels = _labels(w)
     assert "good depth" in labels
-    assert "drill-score" in labels  # another kind shown by its name
+    assert "drill-balance" in labels  # another kind shown by its name
     assert any(text.startswith("stance:") for text in labels)
     assert sum(text.startswith("rep ") for text in labels) == 3
     # The traces are drawn at the view's width, not every sample.
