@@ -13,6 +13,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import io  # noqa: E402
 import math  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -316,12 +318,19 @@ def test_window_switches_source(qtbot, open_window):
     assert expected in w.message_label.text()
 
 
-def test_live_command_runs_the_window_and_records(qtbot, tmp_path):
-    from gui.commands.live import run as run_live_command
-
+def test_live_command_runs_the_window_and_records(tmp_path):
+    # In its own process, as a user runs it: the command's app.exec() and quit() end the
+    # QApplication's event loop for good, which would stop the timers of every later
+    # window in this test process.
     out = tmp_path / "live.h5"
     url = virtual_plate_url("quiet-stance", 80, seed=197, speed=2.0)
-    assert run_live_command(["--port", url, "--seconds", "2", "--record", str(out)]) == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "gui.cli", "live", "--port", url, "--seconds", "2",
+         "--record", str(out)],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert done.returncode == 0, done.stderr
     assert load_session(out).counts.shape[0] > 100
 
 

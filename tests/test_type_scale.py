@@ -64,8 +64,12 @@ def _clipped(window: QtWidgets.QMainWindow) -> list[str]:
 
 
 def test_live_window_scales_and_fits_every_size(qtbot) -> None:
-    session = LiveSession(virtual_plate_url("hinge-kickstand-left", 80, seed=171, speed=4.0),
-                          StanceSetup("kickstand-left"))
+    # Played once: a loop would start a new set (and clear the last rep's shift) while the
+    # sizes are tried on a loaded machine.
+    session = LiveSession(
+        virtual_plate_url("hinge-kickstand-left", 80, seed=171, speed=4.0, extra={"loop": "0"}),
+        StanceSetup("kickstand-left"),
+    )
     session.start()
     w = MainWindow(session)
     qtbot.addWidget(w)
