@@ -31,7 +31,7 @@ from daq.events import DrillTargetHit, DrillTrialScored
 from daq.lsl import LslFeed, require_pylsl
 from daq.source import DEFAULT_BAUD, plate_ports
 from gui.cli import CommandParser
-from gui.commands.live import has_display
+from gui.display import has_display, platform_problem, qt_application
 from gui.drill_session import DrillSession
 from gui.session import STANCES, LiveSession, virtual_plate_url
 from hardware.drill_people import BEHAVIOURS
@@ -168,6 +168,9 @@ def run(argv: list[str]) -> int:
     settings = settings_from_args(args)
     url, note = choose_drill_source(args, settings)
     terminal = args.terminal or not has_display()
+    if not terminal and (problem := platform_problem()) is not None:
+        print(f"midfoot drill: {problem}; until then the drill runs here in the terminal")
+        terminal = True
     if args.lsl:
         require_pylsl()
     stance = StanceSetup(stance=args.stance)
@@ -218,12 +221,11 @@ def _trial_line(trial: dict) -> str:
 
 def _run_window(drill: DrillSession, limit_s: float | None, sound: bool) -> None:
     import pyqtgraph as pg
-    from pyqtgraph.Qt import QtWidgets
 
     from gui.drill_window import DrillWindow
 
     pg.setConfigOptions(antialias=True)
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app = qt_application()
     window = DrillWindow(drill, sound=sound, limit_s=limit_s)
     window.show()
     app.exec()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import signal
 import socket
 import sys
@@ -21,18 +20,12 @@ from daq.errors import MidfootError
 from daq.lsl import LslFeed, require_pylsl
 from daq.source import DEFAULT_BAUD
 from gui.cli import CommandParser
+from gui.display import has_display, platform_problem, qt_application
 from gui.session import DEFAULT_SCENARIO, STANCES, LiveSession, choose_source
 
 # Ctrl-C, `kill` and a closed terminal all stop the app and close any recording cleanly.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 WATCH_INTERVAL_MS = 200  # how often the window checks for a failed acquisition
-
-
-def has_display() -> bool:
-    """Whether a window can be shown: not Linux, a display server, or a Qt platform chosen."""
-    if not sys.platform.startswith("linux"):
-        return True
-    return any(os.environ.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,6 +76,10 @@ def run(argv: list[str]) -> int:
             "live feedback is shown here in the terminal; Ctrl-C stops it"
         )
         terminal = True
+    if not terminal and (problem := platform_problem()) is not None:
+        print(f"midfoot live: {problem}; until then the live feedback is shown here in the "
+              "terminal; Ctrl-C stops it")
+        terminal = True
     if args.lsl:
         require_pylsl()
     # A stop signal from here on closes any recording cleanly, even one that arrives while
@@ -126,12 +123,12 @@ def _run_window(
     session: LiveSession, args: argparse.Namespace, note: str | None, requested: threading.Event
 ) -> int:
     import pyqtgraph as pg
-    from pyqtgraph.Qt import QtCore, QtWidgets
+    from pyqtgraph.Qt import QtCore
 
     from gui.main_window import MainWindow
 
     pg.setConfigOptions(antialias=False)
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app = qt_application()
     window = MainWindow(
         session,
         window_s=args.window_s,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from analysis.stance import STANCES
 from daq.errors import MidfootError
 from gui.cli import CommandParser
+from gui.display import qt_application
 
 TABS = ("timeline", "overlays")
 
@@ -60,12 +60,11 @@ def run(argv: list[str]) -> int:
         raise MidfootError(f"--file {args.file}: give 1 to {len(model.files)}")
 
     import pyqtgraph as pg  # noqa: PLC0415
-    from pyqtgraph.Qt import QtWidgets  # noqa: PLC0415
 
     from gui.review_window import ReviewWindow  # noqa: PLC0415
 
     pg.setConfigOptions(antialias=True)
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app = qt_application()
     window = ReviewWindow(model)
     if args.screenshot is not None:
         window.wait_for_analysis()
