@@ -11,6 +11,7 @@ sentence; nothing here lets an h5py or numpy exception through.
 from __future__ import annotations
 
 import math
+import select
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -35,8 +36,13 @@ _READ_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexErr
 SWMR_PROBE_TIMEOUT_S = 2.0
 SWMR_PROBE_S_PER_MB = 0.05
 _SUPERBLOCK_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+# The child says when its imports are done, so a slow start-up on a loaded machine (a
+# second or more for Python and h5py) is not counted as a slow read.
+PROBE_START_TIMEOUT_S = 60.0
 _PROBE = """
 import sys, h5py
+sys.stdout.write("ready\\n")
+sys.stdout.flush()
 with h5py.File(sys.argv[1], "r", libver="latest", swmr=True, locking=False) as f:
     def visit(name, obj):
         dict(obj.attrs)
@@ -153,17 +159,29 @@ def _probe_swmr(path: Path, truncated: bool) -> None:
     )
     timeout_s = SWMR_PROBE_TIMEOUT_S + SWMR_PROBE_S_PER_MB * path.stat().st_size / 1e6
     try:
-        done = subprocess.run(
+        child = subprocess.Popen(
             [sys.executable, "-c", _PROBE, str(path)],
-            capture_output=True,
-            timeout=timeout_s,
-            check=False,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
-    except subprocess.TimeoutExpired:
-        raise _cannot_open(path, why) from None
     except OSError:
         return  # no child process possible here: read it directly
-    if done.returncode != 0:
+    with child:
+        try:
+            ready, _, _ = select.select([child.stdout], [], [], PROBE_START_TIMEOUT_S)
+            if ready:
+                child.stdout.readline()
+            child.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+            raise _cannot_open(path, why) from None
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    if child.returncode != 0:
         raise _cannot_open(path, why)
 
 
