@@ -128,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``midfoot`` console script."""
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help", "help"):
-        print(usage())
+        try:
+            print(usage(), flush=True)
+        except BrokenPipeError:
+            return _quiet_broken_pipe()
         return 0
     return run_command(argv[0], argv[1:])
 

@@ -140,3 +140,19 @@ def test_every_command_says_a_bad_argument_in_one_line(argv, capsys):
     assert "\n" not in err
     assert err.startswith(f"midfoot {argv[0]}: ")
     assert f"see midfoot {argv[0]} --help" in err
+
+
+def test_a_closed_pipe_ends_a_command_quietly(tmp_path: Path):
+    """`midfoot analyse F | head`: the reader goes away; no BrokenPipe traceback, no hang."""
+    path = tmp_path / "s.h5"
+    out = run_cli("record", "--port", "sim://hinge-bilateral?rate=80&speed=8", "--out", str(path),
+                  "--seconds", "2")
+    assert out.returncode == 0, out.stderr
+    for argv in (["analyse", str(path)], ["analyse", str(path), "--json"], ["--help"]):
+        child = subprocess.Popen([sys.executable, "-m", "gui.cli", *argv],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        child.stdout.close()  # like `head` exiting before the command writes
+        stderr = child.stderr.read()
+        assert child.wait(timeout=60) in (0, 141), stderr
+        assert "Traceback" not in stderr
+        assert "Exception ignored" not in stderr
