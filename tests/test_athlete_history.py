@@ -158,7 +158,7 @@ def test_history_command_writes_png_html_and_json(
     code = run_command("history", ["Ann", "--sessions-dir", str(folder)])
     out, _ = capsys.readouterr()
     assert code == 0
-    assert "drill-balance: 60 -> 75 (+15" in out
+    assert "drill-balance score: 60 -> 75 (+15" in out
     assert "REAL CHANGE" in out
 
 
