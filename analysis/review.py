@@ -24,6 +24,11 @@ from daq.errors import MidfootError
 from daq.events import (
     CalibrationChanged,
     Disconnected,
+    DrillScored,
+    DrillStarted,
+    DrillTargetHit,
+    DrillTargetShown,
+    DrillTrialScored,
     NoteAdded,
     Reconnected,
     RepMarked,
@@ -155,6 +160,9 @@ def gaps_s(series: PlateSeries) -> list[tuple[float, float]]:
 # are the detector's view at the time (the file's analysis is the truth), and the edit
 # kinds are shown through what they change.
 _SHOWN_AS_THEMSELVES = (StanceChanged, Disconnected, Reconnected, RepMarked)
+# A drill's targets and trials are drawn as targets and table rows
+# (analysis/drill_review.py), not as a line each.
+_SHOWN_AS_DRILL = (DrillTargetShown, DrillTargetHit, DrillTrialScored)
 
 
 def timeline_marks(report: FileReport) -> list[Mark]:
@@ -193,6 +201,11 @@ def timeline_marks(report: FileReport) -> list[Mark]:
             marks.append(Mark(event_kind(e), e.t_s, e.t_s, label))
         elif isinstance(e, Disconnected):
             marks.append(Mark("gap", e.t_s, e.t_s, f"disconnected {e.message}".strip()))
+        elif isinstance(e, DrillStarted | DrillScored):
+            label = e.text if isinstance(e, DrillStarted) else f"{e.drill} drill ended"
+            marks.append(Mark(event_kind(e), e.t_s, e.t_s, label or event_kind(e)))
+        elif isinstance(e, _SHOWN_AS_DRILL):
+            continue
         elif not isinstance(e, _SHOWN_AS_THEMSELVES) and not edit_key(e):
             kind = event_kind(e)
             if kind in ("undo",):
