@@ -18,10 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # (drill, person, flags): short drills, fast enough for a test and slow enough that a
 # busy machine does not lose samples (the limits drill is 8 leans of 11 s).
 DRILLS = {
-    "lateral": ("late", ["--targets", "4", "--speed", "6"]),
-    "rhythmic": ("perfect", ["--pace", "2", "1", "--cycles", "2", "--speed", "5"]),
-    "limits": ("perfect", ["--speed", "6"]),
-    "weight": ("weak-left", ["--seconds", "8", "--speed", "5"]),
+    "lateral": ("late", ["--targets", "4", "--speed", "4"]),
+    "rhythmic": ("perfect", ["--pace", "2", "1", "--cycles", "2", "--speed", "4"]),
+    "limits": ("perfect", ["--speed", "4"]),
+    "weight": ("weak-left", ["--seconds", "8", "--speed", "4"]),
 }
 
 
