@@ -509,6 +509,11 @@ class ReviewWindow(QtWidgets.QMainWindow):
                     labelOpts={"position": 0.9, "color": rgb, "anchors": [(0, 0), (0, 0)]},
                 )
                 self._add_mark_item(self.plots[1], line)
+        drill = self.model.file.drill
+        for target in drill.targets if drill is not None else []:
+            if target.kind == "direction":
+                # A lean has no band: its whole stretch is the target.
+                spans.append((target.shown_s, target.until_s, TARGET_RGB, 35))
         if self.selection is not None:
             spans.append((*self.selection, (255, 255, 255), 40))
         for bands in self.bands:
@@ -530,7 +535,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
                     target.shown_s, target.lo_mm, target.until_s - target.shown_s,
                     target.hi_mm - target.lo_mm,
                 )
-                rect.setBrush(QtGui.QBrush(QtGui.QColor(*TARGET_RGB, 70)))
+                rect.setBrush(QtGui.QBrush(QtGui.QColor(*TARGET_RGB, 100)))
                 rect.setPen(QtGui.QPen(QtCore.Qt.PenStyle.NoPen))
                 rect.setZValue(-10)
                 rect.setToolTip(f"{target.label} target")
