@@ -394,6 +394,7 @@ def _sway(files: list[FileReport]) -> str:
 
 # -- drills ----------------------------------------------------------------------------------
 TARGET_RGB = (52, 178, 102)
+# The review window's trace colours (gui/colours.py), a shade darker for paper.
 COP_RGB = {"ml": (224, 108, 160), "ap": (86, 150, 230)}
 
 
@@ -412,14 +413,16 @@ def drill_trace_svg(series, drill: RecordedDrill, width_px: int = 900,
     """
     m_left, m_right, m_top, m_bottom = 48, 10, 22, 28
     w, h = width_px - m_left - m_right, height_px - m_top - m_bottom
-    k = 0 if drill.axis == "ml" else 1
+    # A lean goes any way: both traces. The other drills move along one axis.
+    axes = ("ml", "ap") if drill.drill == "limits" else (drill.axis,)
     t = np.asarray(series.t_s, dtype=float)
-    y = np.where(series.valid, series.cop_mm[:, k], np.nan)
     start = drill.result.start_s if math.isfinite(drill.result.start_s) else float(t[0])
     end = max([tg.until_s for tg in drill.targets] + [start + 1.0])
     keep = (t >= start) & (t <= end)
-    t, y = t[keep], y[keep]
-    values = [y[np.isfinite(y)]]
+    traces = {a: np.where(series.valid, series.cop_mm[:, 0 if a == "ml" else 1], np.nan)[keep]
+              for a in axes}
+    t = t[keep]
+    values = [y[np.isfinite(y)] for y in traces.values()]
     for tg in drill.targets:
         values.append(np.array([tg.lo_mm, tg.hi_mm]))
         values.append(tg.target_mm)
@@ -430,7 +433,8 @@ def drill_trace_svg(series, drill: RecordedDrill, width_px: int = 900,
     y_lo, y_hi = y_lo - pad, y_hi + pad
     px = _axis_px(start, end, m_left, m_left + w)
     py = _axis_px(y_lo, y_hi, m_top + h, m_top)
-    name = "left-right (ML, + right)" if drill.axis == "ml" else "front-back (AP, + forward)"
+    names = {"ml": "left-right (ML, + right)", "ap": "front-back (AP, + forward)"}
+    name = " and ".join(names[a] for a in axes)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_px}" height="{height_px}" '
         f'viewBox="0 0 {width_px} {height_px}" role="img" font-size="10" '
@@ -461,12 +465,12 @@ def drill_trace_svg(series, drill: RecordedDrill, width_px: int = 900,
                 f'fill="{_rgb(TARGET_RGB)}" fill-opacity="0.12"/>'
                 f'<text x="{x0 + 2:.1f}" y="{m_top + 10}" fill="#1f7a44">{_e(tg.label)}</text>'
             )
-    if t.size:
-        # A point every ~2 px is all a chart this wide can show.
-        step = max(1, t.size // max(w // 2, 1))
+    # A point every ~2 px is all a chart this wide can show.
+    step = max(1, t.size // max(w // 2, 1))
+    for a, y in traces.items() if t.size else ():
         xy = np.column_stack([px(t[::step]), py(y[::step])])
         parts.append(
-            f'<polyline points="{_points(xy)}" fill="none" stroke="{_rgb(COP_RGB[drill.axis])}" '
+            f'<polyline points="{_points(xy)}" fill="none" stroke="{_rgb(COP_RGB[a])}" '
             'stroke-width="1.3"/>'
         )
     for frac, v in ((0.0, y_hi), (1.0, y_lo)):
@@ -505,6 +509,8 @@ def limits_polar_svg(drill: RecordedDrill, size_px: int = 300) -> str:
         parts.append(f'<circle cx="{c:.1f}" cy="{c:.1f}" r="{r100 * pct / 100:.1f}" '
                      'fill="none" stroke="#bbb" stroke-dasharray="3,3"/>')
     parts.append(f'<text x="{c + 3:.1f}" y="{c - r100 - 3:.1f}" fill="#777">100 %</text>')
+    parts.append('<text x="6" y="14" fill="#1f7a44">&#9632; maximum</text>'
+                 '<text x="6" y="28" fill="#5696e6">&#9632; endpoint</text>')
     for key, rgb, width in (("maximum_excursion_pct", (31, 122, 68), 2.0),
                             ("endpoint_excursion_pct", (86, 150, 230), 1.4)):
         pts = []
