@@ -10,6 +10,7 @@ zone at any moment. The review window (gui/review_window.py) and the HTML report
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -203,7 +204,10 @@ def timeline_marks(report: FileReport) -> list[Mark]:
             marks.append(Mark("gap", e.t_s, e.t_s, f"disconnected {e.message}".strip()))
         elif isinstance(e, DrillStarted | DrillScored):
             label = e.text if isinstance(e, DrillStarted) else f"{e.drill} drill ended"
-            marks.append(Mark(event_kind(e), e.t_s, e.t_s, label or event_kind(e)))
+            # A drill starts at a sample inside a block and its event is recorded after
+            # that block: its own field places it, not its sample index.
+            at = e.start_s if isinstance(e, DrillStarted) and math.isfinite(e.start_s) else e.t_s
+            marks.append(Mark(event_kind(e), at, at, label or event_kind(e)))
         elif isinstance(e, _SHOWN_AS_DRILL):
             continue
         elif not isinstance(e, _SHOWN_AS_THEMSELVES) and not edit_key(e):
