@@ -217,9 +217,12 @@ def test_a_lateral_drill_file_jumps_from_trial_to_trial(drill_files) -> None:
     assert m.previous_row() == 2
     with pytest.raises(MidfootError, match="no trial 9"):
         m.jump_to_row(8)
-    # The lateral person's side scores and their asymmetry are in the summary.
+    # Each side's live scores and their asymmetry are in the summary.
     text = "\n".join(m.drill_summary())
-    assert "left: 100 % held of 2" in text
+    for side in ("left", "right"):
+        p = rec.live["scores"]["per_side"][side]
+        assert (f"{side}: {100 * p['success']:.0f} % held of {p['targets']}, time to target "
+                f"{p['time_to_target_s']:.2f} s") in text
     assert "asymmetry (right vs left)" in text
 
 
