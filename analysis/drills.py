@@ -1005,6 +1005,37 @@ def lateral_asymmetry(left: dict[str, Any], right: dict[str, Any]) -> dict[str, 
     }
 
 
+def track_target_mm(t_s: np.ndarray, shown_s: float, cycle_s: float,
+                    range_mm: tuple[float, float], amplitude_pct: float) -> np.ndarray:
+    """The rhythmic drill's moving target along its axis, from the baseline (mm).
+
+    One function for the live drill, its scores and a review of the recording, so all three
+    draw and score the same target.
+
+    Parameters
+    ----------
+    t_s : array_like
+        Plate times (s).
+    shown_s : float
+        When the pace began (the target is at 0 and moves toward + first).
+    cycle_s : float
+        Seconds per cycle.
+    range_mm : tuple of float
+        The person's range on the negative and positive side.
+    amplitude_pct : float
+        The target's amplitude as % of the range on each side.
+
+    Returns
+    -------
+    ndarray
+        The target at each time (mm, + right or forward).
+    """
+    tau = np.asarray(t_s, dtype=float) - shown_s
+    wave = np.sin(2.0 * np.pi * tau / cycle_s)
+    amp = np.where(wave >= 0, range_mm[1], range_mm[0]) * amplitude_pct / 100.0
+    return amp * wave
+
+
 # -- the live run -----------------------------------------------------------------------------
 
 
@@ -1275,11 +1306,9 @@ class DrillRun:
 
     def track_target_mm(self, phase: Phase, t_s: np.ndarray) -> np.ndarray:
         """The rhythmic target along the axis at plate times ``t_s`` (starts at 0, goes +)."""
-        s = self.settings
-        tau = np.asarray(t_s, dtype=float) - (self.start_s + phase.t0_s)
-        wave = np.sin(2.0 * np.pi * tau / phase.cycle_s)
-        amp = np.where(wave >= 0, self.range_mm[1], self.range_mm[0]) * s.amplitude_pct / 100.0
-        return amp * wave
+        return track_target_mm(t_s, self.start_s + phase.t0_s, phase.cycle_s,
+                               (self.range_mm[0], self.range_mm[1]),
+                               float(self.settings.amplitude_pct))
 
     def _score_phase(self, phase: Phase, t: np.ndarray, xy: np.ndarray) -> dict[str, Any]:
         shown = self.start_s + phase.t0_s
@@ -1533,6 +1562,15 @@ def drill_settings_of(series: PlateSeries) -> DrillSettings | None:
     return None
 
 
+def recorded_stance(series: PlateSeries) -> StanceSetup:
+    """The stance a recording was made in, with its feet (bilateral when it names none)."""
+    foot = {k: v for k, v in series.meta.foot.items() if v is not None and v == v}
+    return StanceSetup(series.meta.stance or "bilateral", **foot) if (
+        (series.meta.stance or "bilateral") in ("bilateral", "kickstand-left",
+                                                "kickstand-right")
+    ) else StanceSetup()
+
+
 def score_series(series: PlateSeries, settings: DrillSettings | None = None,
                  stance: StanceSetup | None = None) -> DrillResult:
     """Score a drill on a whole recorded series (the same result as it got live).
@@ -1558,11 +1596,7 @@ def score_series(series: PlateSeries, settings: DrillSettings | None = None,
                 "this recording holds no drill: name the drill to score it as one"
             )
     if stance is None:
-        foot = {k: v for k, v in series.meta.foot.items() if v is not None and v == v}
-        stance = StanceSetup(series.meta.stance or "bilateral", **foot) if (
-            (series.meta.stance or "bilateral") in ("bilateral", "kickstand-left",
-                                                    "kickstand-right")
-        ) else StanceSetup()
+        stance = recorded_stance(series)
     # Live, a drill sees data only once the start-up tare is done: the same here.
     tares = [e.t_s for e in series.events if isinstance(e, Tared) and math.isfinite(e.t_s)]
     start = min(tares) if tares else -math.inf

@@ -10,6 +10,7 @@ zone at any moment. The review window (gui/review_window.py) and the HTML report
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +25,11 @@ from daq.errors import MidfootError
 from daq.events import (
     CalibrationChanged,
     Disconnected,
+    DrillScored,
+    DrillStarted,
+    DrillTargetHit,
+    DrillTargetShown,
+    DrillTrialScored,
     NoteAdded,
     Reconnected,
     RepMarked,
@@ -155,6 +161,9 @@ def gaps_s(series: PlateSeries) -> list[tuple[float, float]]:
 # are the detector's view at the time (the file's analysis is the truth), and the edit
 # kinds are shown through what they change.
 _SHOWN_AS_THEMSELVES = (StanceChanged, Disconnected, Reconnected, RepMarked)
+# A drill's targets and trials are drawn as targets and table rows
+# (analysis/drill_review.py), not as a line each.
+_SHOWN_AS_DRILL = (DrillTargetShown, DrillTargetHit, DrillTrialScored)
 
 
 def timeline_marks(report: FileReport) -> list[Mark]:
@@ -193,6 +202,14 @@ def timeline_marks(report: FileReport) -> list[Mark]:
             marks.append(Mark(event_kind(e), e.t_s, e.t_s, label))
         elif isinstance(e, Disconnected):
             marks.append(Mark("gap", e.t_s, e.t_s, f"disconnected {e.message}".strip()))
+        elif isinstance(e, DrillStarted | DrillScored):
+            label = e.text if isinstance(e, DrillStarted) else f"{e.drill} drill ended"
+            # A drill starts at a sample inside a block and its event is recorded after
+            # that block: its own field places it, not its sample index.
+            at = e.start_s if isinstance(e, DrillStarted) and math.isfinite(e.start_s) else e.t_s
+            marks.append(Mark(event_kind(e), at, at, label or event_kind(e)))
+        elif isinstance(e, _SHOWN_AS_DRILL):
+            continue
         elif not isinstance(e, _SHOWN_AS_THEMSELVES) and not edit_key(e):
             kind = event_kind(e)
             if kind in ("undo",):

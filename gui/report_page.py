@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.drill_review import RecordedDrill, recorded_drill
+from analysis.drills import side_names
 from analysis.report import FileReport, SessionReport
 from analysis.review import (
     REP_COLUMNS,
@@ -390,6 +392,257 @@ def _sway(files: list[FileReport]) -> str:
     )
 
 
+# -- drills ----------------------------------------------------------------------------------
+TARGET_RGB = (52, 178, 102)
+# The review window's trace colours (gui/colours.py), a shade darker for paper.
+COP_RGB = {"ml": (224, 108, 160), "ap": (86, 150, 230)}
+
+
+def _axis_px(lo: float, hi: float, a: float, b: float):
+    """A linear map from ``lo..hi`` to pixels ``a..b``."""
+    span = hi - lo if hi > lo else 1.0
+    return lambda v: a + (np.asarray(v, dtype=float) - lo) / span * (b - a)
+
+
+def drill_trace_svg(series, drill: RecordedDrill, width_px: int = 900,
+                    height_px: int = 240) -> str:
+    """The CoP along the drill's axis against time, over the targets it showed.
+
+    Bands are shaded, a moving target is a dashed line, a lean direction is named above
+    its stretch; time and CoP are the recording's own (plate mm, series seconds).
+    """
+    m_left, m_right, m_top, m_bottom = 48, 10, 22, 28
+    w, h = width_px - m_left - m_right, height_px - m_top - m_bottom
+    # A lean goes any way: both traces. The other drills move along one axis.
+    axes = ("ml", "ap") if drill.drill == "limits" else (drill.axis,)
+    t = np.asarray(series.t_s, dtype=float)
+    start = drill.result.start_s if math.isfinite(drill.result.start_s) else float(t[0])
+    end = max([tg.until_s for tg in drill.targets] + [start + 1.0])
+    keep = (t >= start) & (t <= end)
+    traces = {a: np.where(series.valid, series.cop_mm[:, 0 if a == "ml" else 1], np.nan)[keep]
+              for a in axes}
+    t = t[keep]
+    values = [y[np.isfinite(y)] for y in traces.values()]
+    for tg in drill.targets:
+        values.append(np.array([tg.lo_mm, tg.hi_mm]))
+        values.append(tg.target_mm)
+    finite = np.concatenate(values)
+    finite = finite[np.isfinite(finite)]
+    y_lo, y_hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
+    pad = 0.08 * max(y_hi - y_lo, 1.0)
+    y_lo, y_hi = y_lo - pad, y_hi + pad
+    px = _axis_px(start, end, m_left, m_left + w)
+    py = _axis_px(y_lo, y_hi, m_top + h, m_top)
+    names = {"ml": "left-right (ML, + right)", "ap": "front-back (AP, + forward)"}
+    name = " and ".join(names[a] for a in axes)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_px}" height="{height_px}" '
+        f'viewBox="0 0 {width_px} {height_px}" role="img" font-size="10" '
+        'font-family="sans-serif" class="drill-trace">',
+        f"<title>{_e(drill.drill)} drill: CoP against its targets</title>",
+        f'<rect x="{m_left}" y="{m_top}" width="{w}" height="{h}" fill="#f7f8fa" '
+        'stroke="#ccc"/>',
+        f'<text x="{m_left}" y="13" font-weight="600">CoP {_e(name)} (mm) and the '
+        "drill's targets</text>",
+    ]
+    for tg in drill.targets:
+        x0, x1 = float(px(tg.shown_s)), float(px(tg.until_s))
+        if tg.kind in ("band", "weight"):
+            top, bottom = float(py(tg.hi_mm)), float(py(tg.lo_mm))
+            parts.append(
+                f'<rect x="{x0:.1f}" y="{top:.1f}" width="{x1 - x0:.1f}" '
+                f'height="{bottom - top:.1f}" fill="{_rgb(TARGET_RGB)}" fill-opacity="0.3"/>'
+            )
+        elif tg.kind == "moving":
+            xy = np.column_stack([px(tg.t_s), py(tg.target_mm)])
+            parts.append(
+                f'<polyline points="{_points(xy)}" fill="none" stroke="{_rgb(TARGET_RGB)}" '
+                'stroke-width="1.6" stroke-dasharray="5,3"/>'
+            )
+        elif tg.kind == "direction":
+            parts.append(
+                f'<rect x="{x0:.1f}" y="{m_top}" width="{x1 - x0:.1f}" height="{h}" '
+                f'fill="{_rgb(TARGET_RGB)}" fill-opacity="0.12"/>'
+                f'<text x="{x0 + 2:.1f}" y="{m_top + 10}" fill="#1f7a44">{_e(tg.label)}</text>'
+            )
+    # A point every ~2 px is all a chart this wide can show.
+    step = max(1, t.size // max(w // 2, 1))
+    for a, y in traces.items() if t.size else ():
+        xy = np.column_stack([px(t[::step]), py(y[::step])])
+        parts.append(
+            f'<polyline points="{_points(xy)}" fill="none" stroke="{_rgb(COP_RGB[a])}" '
+            'stroke-width="1.3"/>'
+        )
+    for frac, v in ((0.0, y_hi), (1.0, y_lo)):
+        parts.append(f'<text x="{m_left - 4}" y="{m_top + frac * h + 3:.1f}" '
+                     f'text-anchor="end">{v:.0f}</text>')
+    for v in (start, 0.5 * (start + end), end):
+        parts.append(f'<text x="{float(px(v)):.1f}" y="{height_px - 10}" '
+                     f'text-anchor="middle">{v:.0f} s</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def limits_polar_svg(drill: RecordedDrill, size_px: int = 300) -> str:
+    """Limits: a polar plot of each direction's maximum and endpoint excursion.
+
+    Excursions are % of the direction's theoretical limit (the dashed ring is 100 %);
+    forward is up and right is to the right, as the person faces.
+    """
+    c = size_px / 2.0
+    r100 = 0.36 * size_px
+    trials = {t.get("label"): t for t in drill.result.trials}
+
+    def point(deg: float, pct: float) -> tuple[float, float]:
+        th = math.radians(deg)
+        r = r100 * pct / 100.0
+        return c + r * math.sin(th), c - r * math.cos(th)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size_px}" height="{size_px}" '
+        f'viewBox="0 0 {size_px} {size_px}" role="img" font-size="10" '
+        'font-family="sans-serif" class="limits-polar">',
+        "<title>Limits of stability: excursion toward each direction</title>",
+        f'<rect width="{size_px}" height="{size_px}" fill="#f7f8fa"/>',
+    ]
+    for pct in (50, 100):
+        parts.append(f'<circle cx="{c:.1f}" cy="{c:.1f}" r="{r100 * pct / 100:.1f}" '
+                     'fill="none" stroke="#bbb" stroke-dasharray="3,3"/>')
+    parts.append(f'<text x="{c + 3:.1f}" y="{c - r100 - 3:.1f}" fill="#777">100 %</text>')
+    parts.append('<text x="6" y="14" fill="#1f7a44">&#9632; maximum</text>'
+                 '<text x="6" y="28" fill="#5696e6">&#9632; endpoint</text>')
+    for key, rgb, width in (("maximum_excursion_pct", (31, 122, 68), 2.0),
+                            ("endpoint_excursion_pct", (86, 150, 230), 1.4)):
+        pts = []
+        for t in drill.result.trials:
+            deg, pct = t.get("direction_deg"), t.get(key)
+            if isinstance(deg, int | float) and isinstance(pct, int | float):
+                pts.append(point(float(deg), max(float(pct), 0.0)))
+        if len(pts) >= 3:
+            parts.append(f'<polygon points="{_points(np.array(pts))}" fill="{_rgb(rgb)}" '
+                         f'fill-opacity="0.15" stroke="{_rgb(rgb)}" stroke-width="{width}"/>')
+    for label, t in trials.items():
+        deg = t.get("direction_deg")
+        if not isinstance(deg, int | float):
+            continue
+        x, y = point(float(deg), 122.0)
+        parts.append(f'<text x="{x:.1f}" y="{y + 3:.1f}" text-anchor="middle">'
+                     f"{_e(label)}</text>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _pct_text(fraction: object) -> str:
+    if isinstance(fraction, int | float) and math.isfinite(fraction):
+        return f"{100.0 * fraction:.0f} %"
+    return "-"
+
+
+def _drill_scores_table(drill: RecordedDrill) -> str:
+    s = drill.result.scores
+    if drill.drill == "lateral":
+        sides = s.get("per_side") or {}
+        left, right = sides.get("left") or {}, sides.get("right") or {}
+        rows = [["Targets", str(left.get("targets", 0)), str(right.get("targets", 0)),
+                 str(int(left.get("targets", 0)) + int(right.get("targets", 0)))],
+                ["Targets held", _pct_text(left.get("success")), _pct_text(right.get("success")),
+                 _pct_text(s.get("success"))]]
+        for key, label, digits in (("reaction_time_s", "Reaction time (s)", 2),
+                                   ("time_to_target_s", "Time to target (s)", 2),
+                                   ("overshoot_pct", "Overshoot (% of the distance)", 0),
+                                   ("hold_sway_mm", "Hold sway (mm RMS)", 1)):
+            rows.append([label, _fmt(left.get(key), digits), _fmt(right.get(key), digits),
+                         _fmt(s.get(key), digits)])
+        a = s.get("asymmetry") or {}
+        weak = a.get("weaker_side")
+        table = _table(["", "Left", "Right", "Overall"], rows, numeric={1, 2, 3})
+        return table + (
+            f"<p>Left against right (100 (right - left) / mean): time to target "
+            f"{_fmt(a.get('time_to_target_pct'), 0)} %, reaction time "
+            f"{_fmt(a.get('reaction_time_pct'), 0)} %, targets held "
+            f"{_fmt(_hundred(a.get('success_difference')), 0)} points. "
+            + (f'<span class="fault">The {_e(weak)} side is weaker.</span>' if weak
+               else '<span class="ok">The sides are even.</span>') + "</p>"
+        )
+    if drill.drill == "rhythmic":
+        names = side_names(drill.axis)
+        ex = s.get("excursion_mm") or {}
+        return _table(
+            ["", names[0].capitalize(), names[1].capitalize(), "Asymmetry (%)"],
+            [["Excursion (mm)", _fmt(ex.get(names[0])), _fmt(ex.get(names[1])),
+              _fmt(s.get("excursion_asymmetry_pct"), 0)]],
+            numeric={1, 2, 3},
+        )
+    if drill.drill == "limits":
+        left = next((t for t in drill.result.trials if t.get("label") == "left"), {})
+        right = next((t for t in drill.result.trials if t.get("label") == "right"), {})
+        rows = [[label, _fmt(left.get(key), 0), _fmt(right.get(key), 0)]
+                for label, key in (("Maximum excursion (%)", "maximum_excursion_pct"),
+                                   ("Endpoint excursion (%)", "endpoint_excursion_pct"))]
+        return _table(["", "Left", "Right"], rows, numeric={1, 2}) + (
+            f"<p>Left against right maximum excursion: "
+            f"{_fmt(drill.limits_asymmetry_pct(), 0)} % (100 (right - left) / mean).</p>"
+        )
+    heavier = s.get("heavier_side")
+    return _table(
+        ["", "Left foot", "Right foot"],
+        [["Mean share of the weight (%)", _fmt(s.get("mean_left_pct"), 0),
+          _fmt(s.get("mean_right_pct"), 0)]],
+        numeric={1, 2},
+    ) + (f"<p>In the +-{_fmt(s.get('band_pct'), 0)} % band {_fmt(s.get('time_in_band_pct'), 0)} "
+         f"% of the time; " + (f'<span class="fault">more weight on the {_e(heavier)} foot'
+                               "</span>." if heavier else '<span class="ok">even</span>.')
+         + "</p>")
+
+
+def _hundred(value: object) -> float | None:
+    if isinstance(value, int | float) and math.isfinite(value):
+        return 100.0 * float(value)
+    return None
+
+
+def _drill_trials_table(drill: RecordedDrill) -> str:
+    if not drill.rows:
+        return "<p>No trial was completed.</p>"
+    columns = list(drill.columns)
+    rows = [[row.cells()[k] for k, _ in columns] for row in drill.rows]
+    return _table([label for _, label in columns], rows, numeric=set(range(2, len(columns))))
+
+
+def drill_section(files: list[FileReport]) -> str:
+    """The report's drill part: each drill file's scores, sides, trials and plots.
+
+    Returns '' when no file is a drill.
+    """
+    parts = []
+    for f in files:
+        if f.series is None:
+            continue
+        try:
+            drill = recorded_drill(f.series)
+        except MidfootError as exc:
+            parts.append(f'<p class="warn">{_e(Path(f.file).name)}: {_e(exc)}</p>')
+            continue
+        if drill is None:
+            continue
+        state = "" if drill.result.completed else " (stopped early)"
+        heads = "".join(f"<li>{_e(line)}</li>" for line in drill.result.headlines())
+        figures = drill_trace_svg(f.series, drill)
+        if drill.drill == "limits":
+            figures += limits_polar_svg(drill)
+        parts.append(
+            f'<section class="drill"><h3>{_e(Path(f.file).name)}: {_e(drill.drill)} drill '
+            f"({_e(drill.settings.level)}){_e(state)}</h3>"
+            f'<ul class="cues">{heads}</ul>{_drill_scores_table(drill)}'
+            f"<h4>Each trial</h4>{_drill_trials_table(drill)}"
+            f'<div class="sides">{figures}</div>'
+            f"<p>{_e(drill.source_text().capitalize())}; methods: docs/drills.md.</p></section>"
+        )
+    if not parts:
+        return ""
+    return "<h2>Drills</h2>" + "".join(parts)
+
+
 def report_html(report: SessionReport) -> str:
     """The whole page for ``report`` (its files with their series).
 
@@ -404,27 +657,28 @@ def report_html(report: SessionReport) -> str:
         A complete HTML5 document with nothing external.
     """
     files = report.files
+    drills = drill_section(files)
     ov = overlays(files, report.thresholds)
     athletes = sorted({str(f.meta.get("athlete") or "") for f in files} - {""})
     who = ", ".join(athletes) or "athlete not named"
     reps = [r for f in files for r in f.reps]
     cues = "".join(f"<li>{_e(c)}</li>" for c in cue_sentences(reps))
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    n_drills = drills.count('<section class="drill">')
+    # A report of drills only says nothing about reps it never had.
+    only_drills = bool(n_drills) and not reps
+    title = "Drill report" if only_drills else "Hip hinge report"
+    counts = f"{len(reps)} reps in {len(files)} recording(s)"
+    if n_drills:
+        counts += f", {n_drills} drill(s)"
+    hinge_top = "" if only_drills else (
+        f'<h2>What to work on</h2><ul class="cues">{cues}</ul>\n'
+    )
     zones = " ".join(
         f'<span style="color:{_rgb(ZONE_RGB[z])}">&#9632; {z}</span>'
         for z in ("heel", "midfoot", "forefoot")
     )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>midfoot report: {_e(who)}</title>
-<style>{_STYLE}</style></head>
-<body>
-<h1>Hip hinge report: {_e(who)}</h1>
-<p>{len(reps)} reps in {len(files)} recording(s).</p>
-<h2>What to work on</h2><ul class="cues">{cues}</ul>
-<h2>Recordings</h2>{_facts(report)}
-<h2>Sets</h2>{_set_table(report)}
+    hinge = "" if only_drills else f"""<h2>Sets</h2>{_set_table(report)}
 <h2>Reps</h2>{_rep_table(files)}
 <h2>Each rep on the foot</h2>
 <p>The centre of pressure from the rep's start (dot) to lockout, over the foot's zones
@@ -432,7 +686,17 @@ def report_html(report: SessionReport) -> str:
 {_rep_figures(files, ov)}
 <h2>Left against right</h2>{_sides(ov)}
 <h2>Sway while standing still</h2>{_sway(files)}
-<footer>Made by midfoot on {_e(made)}. Methods: docs/analysis-methods.md and
+"""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>midfoot report: {_e(who)}</title>
+<style>{_STYLE}</style></head>
+<body>
+<h1>{title}: {_e(who)}</h1>
+<p>{_e(counts)}.</p>
+{hinge_top}<h2>Recordings</h2>{_facts(report)}
+{drills}{hinge}<footer>Made by midfoot on {_e(made)}. Methods: docs/analysis-methods.md and
 docs/sway-metrics.md.</footer>
 </body></html>
 """

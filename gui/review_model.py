@@ -17,10 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.drill_review import RecordedDrill, recorded_drill
 from analysis.edits import active_edits, edit_key
 from analysis.report import FileReport, SessionReport, analyse_series_report
 from analysis.reps import Thresholds, lateral_asymmetry
 from analysis.review import (
+    REP_COLUMNS,
     Mark,
     Overlays,
     RepRow,
@@ -243,6 +245,7 @@ class ReviewFile:
     stamp: tuple[int, int] = (0, 0)
     traces: dict[str, PeakPyramid] = field(default_factory=dict)
     analysed: bool = True
+    drill: RecordedDrill | None = None
 
     @property
     def name(self) -> str:
@@ -352,6 +355,10 @@ class ReviewModel:
         if report.edits is not None and report.edits.problems:
             problem = "; ".join(report.edits.problems)
         shown = report.series if report.series is not None else series
+        try:
+            drill = recorded_drill(shown)
+        except MidfootError as exc:
+            drill, problem = None, str(exc)
         return ReviewFile(
             path=path,
             series=shown,
@@ -362,6 +369,7 @@ class ReviewModel:
             stamp=stamp,
             traces=traces if traces is not None else _traces(shown),
             analysed=analyse,
+            drill=drill,
         )
 
     def analysed(self, index: int) -> ReviewFile:
@@ -505,6 +513,74 @@ class ReviewModel:
                 self.jump_to_rep(k)
                 return k
         return None
+
+    # -- drills ---------------------------------------------------------------------------
+    @property
+    def is_drill(self) -> bool:
+        """The current file is a drill: its table lists trials, not hinge reps."""
+        return self.file.drill is not None
+
+    def table_columns(self) -> list[tuple[str, str]]:
+        """The table's (key, heading) columns: the drill's trials, else the rep table."""
+        d = self.file.drill
+        return list(d.columns if d is not None else REP_COLUMNS)
+
+    def table_cells(self) -> list[dict[str, str]]:
+        """The table's rows as text by column key (trials of a drill, else reps)."""
+        d = self.file.drill
+        rows = d.rows if d is not None else self.file.rows
+        return [row.cells() for row in rows]
+
+    def table_index_at(self, t_s: float | None = None) -> int | None:
+        """The table row at ``t_s`` (default: the cursor): a drill's trial or a rep."""
+        t = self.cursor.position_s if t_s is None else float(t_s)
+        d = self.file.drill
+        return d.trial_index_at(t) if d is not None else self.rep_index_at(t)
+
+    def jump_to_row(self, k: int) -> tuple[float, float]:
+        """Put the cursor at the start of table row ``k``; the stretch it covers (s)."""
+        d = self.file.drill
+        if d is None:
+            self.jump_to_rep(k)
+            rep = self.file.rows[k].rep
+            return rep.start_s, rep.lockout_s
+        if not 0 <= k < len(d.rows):
+            raise MidfootError(f"there is no trial {k + 1}: the drill has {len(d.rows)}")
+        row = d.rows[k]
+        if not math.isfinite(row.shown_s):
+            raise MidfootError(f"trial {k + 1} has no recorded time: its target was not stored")
+        self.cursor.pause()
+        self.cursor.seek(row.shown_s)
+        return row.shown_s, row.until_s
+
+    def next_row(self) -> int | None:
+        """Jump to the first table row (trial or rep) starting after the cursor."""
+        d = self.file.drill
+        if d is None:
+            return self.next_rep()
+        t = self.cursor.position_s
+        for k, row in enumerate(d.rows):
+            if row.shown_s > t + 1e-6:
+                self.jump_to_row(k)
+                return k
+        return None
+
+    def previous_row(self) -> int | None:
+        """Jump to the last table row (trial or rep) starting before the cursor."""
+        d = self.file.drill
+        if d is None:
+            return self.previous_rep()
+        t = self.cursor.position_s
+        for k in range(len(d.rows) - 1, -1, -1):
+            if d.rows[k].shown_s < t - 1e-6:
+                self.jump_to_row(k)
+                return k
+        return None
+
+    def drill_summary(self) -> list[str]:
+        """The current drill's scores summary, one line each ([] for a hinge file)."""
+        d = self.file.drill
+        return d.summary_lines() if d is not None else []
 
     def sway(self, start_s: float, end_s: float) -> tuple[SwayMetrics, str | None]:
         """Sway metrics of a stretch of the current file, with the movement warning."""

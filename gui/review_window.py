@@ -20,7 +20,7 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
-from analysis.review import REP_COLUMNS, Mark
+from analysis.review import Mark
 from analysis.stance import STANCES
 from daq.errors import MidfootError
 from gui.colours import (
@@ -56,6 +56,8 @@ MARK_RGB = {
     "weigh-in": (150, 156, 170),
 }
 OTHER_MARK_RGB = (200, 140, 255)
+# A drill's targets: the colour the drill window draws its bands in.
+TARGET_RGB = GOOD_REP
 
 
 def _blend(rgb: tuple[int, int, int], alpha: int) -> QtGui.QColor:
@@ -286,6 +288,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self.state_label.setStyleSheet("font-weight: 600;")
         bar.addWidget(self.state_label)
         bar.addStretch(1)
+        self.hinge_buttons: list[QtWidgets.QPushButton] = []
         for text, slot, tip in (
             ("Note", self.ask_note, "a note at the cursor"),
             ("Athlete", self.ask_athlete, "who this recording is of"),
@@ -295,7 +298,11 @@ class ReviewWindow(QtWidgets.QMainWindow):
             ("Undo", self.undo, "take back the last edit (ctrl+z)"),
             ("Export", self.ask_export, "PNG of this view, CSV of samples or reps, JSON"),
         ):
-            bar.addWidget(self._button(text, slot, tip))
+            button = self._button(text, slot, tip)
+            bar.addWidget(button)
+            if text in ("Add rep", "Remove rep"):
+                # Reps are the hinge's: a drill file has trials instead.
+                self.hinge_buttons.append(button)
         return bar
 
     def _timeline_tab(self) -> QtWidgets.QWidget:
@@ -355,6 +362,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self.plots[0].getViewBox().sigXRangeChanged.connect(lambda *_: self.redraw_traces())
         self._mark_items: list[tuple[pg.PlotItem, QtWidgets.QGraphicsItem]] = []
         self._rep_labels: list[tuple[float, pg.TextItem]] = []
+        self._drill_labels: list[pg.TextItem] = []
         self.table = QtWidgets.QTableWidget()
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
@@ -365,6 +373,11 @@ class ReviewWindow(QtWidgets.QMainWindow):
         layout.addLayout(right, 1)
         self.plate = PlateView()
         right.addWidget(self.plate)
+        self.drill_label = QtWidgets.QLabel("")
+        self.drill_label.setWordWrap(True)
+        self.drill_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop)
+        self.drill_label.setStyleSheet("font-size: 14px;")
+        right.addWidget(self.drill_label)
         self.sway_label = QtWidgets.QLabel("Shift-drag on the timeline to select a stretch.")
         self.sway_label.setWordWrap(True)
         self.sway_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop)
@@ -412,6 +425,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
             plot.removeItem(item)
         self._mark_items.clear()
         self._rep_labels.clear()
+        self._drill_labels.clear()
         for c in self.cell_curves:
             self.plots[2].removeItem(c)
         self.cell_curves = []
@@ -423,7 +437,9 @@ class ReviewWindow(QtWidgets.QMainWindow):
         if series.meta.plate is not None:
             self.plate.set_plate(series.meta.plate)
         self._draw_marks(f.marks)
+        self._draw_drill_targets()
         self._fill_table()
+        self._show_drill_summary()
         # The overlays are drawn when their tab is shown (an hour holds hundreds of reps).
         self._overlays_stale = True
         if self.tabs.currentIndex() == 1:
@@ -437,8 +453,10 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self.show_cursor()
         problem = f.problem or ""
         athlete = f.report.meta.get("athlete") or "athlete not named"
+        what = (f"{f.drill.drill} drill, {len(f.drill.rows)} trials" if f.drill is not None
+                else f"{len(f.rows)} reps")
         self.message.setText(
-            f"{f.name}: {athlete}, {len(f.rows)} reps, {series.duration_s:.0f} s"
+            f"{f.name}: {athlete}, {what}, {series.duration_s:.0f} s"
             + (f". {problem}" if problem else "")
         )
 
@@ -491,6 +509,11 @@ class ReviewWindow(QtWidgets.QMainWindow):
                     labelOpts={"position": 0.9, "color": rgb, "anchors": [(0, 0), (0, 0)]},
                 )
                 self._add_mark_item(self.plots[1], line)
+        drill = self.model.file.drill
+        for target in drill.targets if drill is not None else []:
+            if target.kind == "direction":
+                # A lean has no band: its whole stretch is the target.
+                spans.append((target.shown_s, target.until_s, TARGET_RGB, 35))
         if self.selection is not None:
             spans.append((*self.selection, (255, 255, 255), 40))
         for bands in self.bands:
@@ -500,17 +523,63 @@ class ReviewWindow(QtWidgets.QMainWindow):
         plot.addItem(item, ignoreBounds=True)
         self._mark_items.append((plot, item))
 
+    def _draw_drill_targets(self) -> None:
+        """A drill's targets on the CoP plot: bands shaded, a moving target as a line."""
+        drill = self.model.file.drill
+        if drill is None:
+            return
+        plot = self.plots[0]
+        for target in drill.targets:
+            if target.kind in ("band", "weight"):
+                rect = QtWidgets.QGraphicsRectItem(
+                    target.shown_s, target.lo_mm, target.until_s - target.shown_s,
+                    target.hi_mm - target.lo_mm,
+                )
+                rect.setBrush(QtGui.QBrush(QtGui.QColor(*TARGET_RGB, 100)))
+                rect.setPen(QtGui.QPen(QtCore.Qt.PenStyle.NoPen))
+                rect.setZValue(-10)
+                rect.setToolTip(f"{target.label} target")
+                self._add_mark_item(plot, rect)
+            elif target.kind == "moving":
+                line = pg.PlotDataItem(
+                    target.t_s, target.target_mm,
+                    pen=pg.mkPen(TARGET_RGB, width=2, style=QtCore.Qt.PenStyle.DashLine),
+                )
+                line.setToolTip(f"moving target, {target.label}")
+                self._add_mark_item(plot, line)
+            elif target.kind == "direction":
+                label = pg.TextItem(f"lean {target.label}", color=TARGET_RGB, anchor=(0, 1))
+                label.setPos(target.shown_s, plot.viewRange()[1][0])
+                self._add_mark_item(plot, label)
+                self._drill_labels.append(label)
+        if drill.targets:
+            plot.legend.removeItem("targets")
+            swatch = pg.PlotDataItem([], [], pen=pg.mkPen(TARGET_RGB, width=3))
+            plot.legend.addItem(swatch, "targets")
+
+    def _show_drill_summary(self) -> None:
+        lines = self.model.drill_summary()
+        self.drill_label.setVisible(bool(lines))
+        self.drill_label.setText(
+            "<b>" + "</b><br>".join([lines[0], "<br>".join(lines[1:])]) if lines else ""
+        )
+        for button in self.hinge_buttons:
+            button.setVisible(not self.model.is_drill)
+
     def _fill_table(self) -> None:
-        rows = self.model.file.rows
+        columns = self.model.table_columns()
+        cells = self.model.table_cells()
+        reps = self.model.file.rows if not self.model.is_drill else []
         self.table.clear()
-        self.table.setColumnCount(len(REP_COLUMNS))
-        self.table.setRowCount(len(rows))
-        self.table.setHorizontalHeaderLabels([label for _, label in REP_COLUMNS])
-        for r, row in enumerate(rows):
-            cells = row.cells()
-            for c, (key, _) in enumerate(REP_COLUMNS):
-                item = QtWidgets.QTableWidgetItem(cells[key])
-                if key == "faults" and row.rep.fault_names:
+        self.table.setColumnCount(len(columns))
+        self.table.setRowCount(len(cells))
+        self.table.setHorizontalHeaderLabels([label for _, label in columns])
+        for r, row in enumerate(cells):
+            for c, (key, _) in enumerate(columns):
+                item = QtWidgets.QTableWidgetItem(row[key])
+                faulty = key == "faults" and reps and reps[r].rep.fault_names
+                missed = key == "success" and row[key] == "no"
+                if faulty or missed:
                     item.setForeground(QtGui.QBrush(QtGui.QColor(*FAULT_REP)))
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
@@ -578,6 +647,9 @@ class ReviewWindow(QtWidgets.QMainWindow):
             label.setVisible(bool(show and x0 <= t <= x1))
             if show:
                 label.setPos(t, top)
+        bottom = self.plots[0].viewRange()[1][0]
+        for label in self._drill_labels:
+            label.setPos(label.pos().x(), bottom)
 
     # -- cursor -----------------------------------------------------------------------------
     def seek(self, t_s: float) -> None:
@@ -611,7 +683,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         colour = FAULT_REP if c.at_end else (GOOD_REP if c.playing else MUTED)
         self.state_label.setStyleSheet(f"font-weight: 600; color: {css(colour)};")
         self.play_button.setText("Pause" if c.playing else "Play")
-        k = self.model.rep_index_at()
+        k = self.model.table_index_at()
         if k is not None and self.table.currentRow() != k:
             self.table.selectRow(k)
 
@@ -622,10 +694,13 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self.show_cursor()
 
     def jump_to_row(self, row: int) -> None:
-        """Jump to rep ``row`` of the table and bring it into view."""
-        self.model.jump_to_rep(row)
-        self._bring_into_view(self.model.file.rows[row].rep.start_s,
-                              self.model.file.rows[row].rep.lockout_s)
+        """Jump to row ``row`` of the table (a rep, or a drill's trial); bring it into view."""
+        try:
+            a, b = self.model.jump_to_row(row)
+        except MidfootError as exc:
+            self.message.setText(str(exc))
+            return
+        self._bring_into_view(a, b)
         self.show_cursor()
 
     def _bring_into_view(self, a: float, b: float) -> None:
@@ -791,11 +866,11 @@ class ReviewWindow(QtWidgets.QMainWindow):
         if key == k.Key_Space:
             self.toggle_play()
         elif key == k.Key_N:
-            found = self.model.next_rep()
+            found = self.model.next_row()
             if found is not None:
                 self.jump_to_row(found)
         elif key == k.Key_P:
-            found = self.model.previous_rep()
+            found = self.model.previous_row()
             if found is not None:
                 self.jump_to_row(found)
         elif key == k.Key_Left:

@@ -11,3 +11,15 @@ def _isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     monkeypatch.setenv("MIDFOOT_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
     monkeypatch.setenv("MIDFOOT_SESSIONS_DIR", str(tmp_path_factory.mktemp("sessions")))
     monkeypatch.delenv("MIDFOOT_DB_URL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def drill_files(tmp_path_factory: pytest.TempPathFactory):
+    """Each drill recorded once per test run by a drill person (tests/drill_files.py)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from drill_files import record_drills
+
+    return record_drills(tmp_path_factory.mktemp("drills"))

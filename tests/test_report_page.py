@@ -154,3 +154,75 @@ def test_chromium_renders_it_without_console_errors(sessions: list[Path], tmp_pa
     assert _console(done.stderr) == []
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 20_000
+
+
+# -- drills --------------------------------------------------------------------------------------
+
+
+def _live_side_cells(live: dict) -> list[str]:
+    """The lateral drill's per-side numbers as the report must print them (from live JSON)."""
+    out = []
+    for side in ("left", "right"):
+        p = live["scores"]["per_side"][side]
+        out += [f"{p['reaction_time_s']:.2f}", f"{p['time_to_target_s']:.2f}",
+                f"{100 * p['success']:.0f} %"]
+    return out
+
+
+def test_drill_report_has_the_live_scores_targets_and_polar_plot(drill_files) -> None:
+    from analysis.drill_review import DrillTrialRow
+
+    paths = [drill_files[n].path for n in ("lateral", "rhythmic", "limits", "weight")]
+    html = report_html(analyse_files(paths))
+    page = _Page()
+    page.feed(html)
+    text = " ".join(page.text)
+    assert page.external == []
+    assert "script" not in page.tags
+    assert "Drill report" in text
+    assert "Drills" in text
+    # A report of drills only has no hinge sections to say "no reps" in.
+    assert "Each rep on the foot" not in text
+    assert html.count('<section class="drill">') == 4
+    assert html.count('class="drill-trace"') == 4  # CoP against the targets, each drill
+    assert html.count('class="limits-polar"') == 1  # the limits excursions
+    for cell in _live_side_cells(drill_files["lateral"].live):
+        assert f">{cell}</td>" in html
+    for name in ("lateral", "rhythmic", "limits", "weight"):
+        live = drill_files[name].live
+        for trial in live["trials"]:
+            for cell in DrillTrialRow(name, trial).cells().values():
+                assert f">{cell}</td>" in html
+    # The weak-left person stands on the right foot, and the report says so.
+    assert "more weight on the right foot" in text
+    assert "Scores as the drill computed them live" in text
+
+
+def test_a_report_of_reps_and_a_drill_has_both(sessions: list[Path], drill_files) -> None:
+    html = report_html(analyse_files([*sessions, drill_files["lateral"].path]))
+    assert "Hip hinge report" in html
+    assert "Each rep on the foot" in html
+    assert html.count('<section class="drill">') == 1
+
+
+def test_chromium_renders_the_drill_section(drill_files, tmp_path: Path) -> None:
+    exe = _chromium()
+    out = tmp_path / "drills.html"
+    paths = [str(drill_files[n].path) for n in ("lateral", "limits", "weight")]
+    assert run_command("report", [*paths, "--out", str(out)]) == 0
+    done = _render(exe, out, tmp_path / "profile", "--dump-dom")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert _console(done.stderr) == []
+    assert "<h2>Drills</h2>" in done.stdout
+    assert done.stdout.count('<section class="drill">') == 3
+    assert done.stdout.count('class="drill-trace"') == 3
+    assert done.stdout.count('class="limits-polar"') == 1
+    artefacts = Path(os.environ.get("MIDFOOT_ARTEFACTS", ROOT / "build" / "artefacts"))
+    artefacts.mkdir(parents=True, exist_ok=True)
+    shot = artefacts / "report-drills.png"
+    shot.unlink(missing_ok=True)
+    done = _render(
+        exe, out, tmp_path / "profile2", "--window-size=1200,4000", f"--screenshot={shot}"
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -97,3 +97,13 @@ def test_overlays_compare_left_against_right(left: Path, right: Path) -> None:
     only_left = overlays(reports[:1])
     assert "record the right-lead side" in only_left.summary()
     assert side_of("bilateral") == "bilateral"
+
+
+def test_a_drill_is_marked_by_its_start_and_end_not_a_line_per_target(drill_files) -> None:
+    rec = drill_files["lateral"]
+    marks = timeline_marks(analyse_file(rec.path))
+    drill = [m for m in marks if m.kind.startswith("drill")]
+    assert [m.kind for m in drill] == ["drill-start", "drill-score"]
+    assert drill[0].label == "lateral drill (medium) started"
+    assert drill[1].label == "lateral drill ended"
+    assert drill[0].t_s == pytest.approx(rec.live["start_s"])

@@ -176,3 +176,62 @@ def test_bad_files_are_one_sentence(tmp_path: Path) -> None:
         ReviewModel([tmp_path / "nope.h5"])
     with pytest.raises(MidfootError, match="at least one"):
         ReviewModel([])
+
+
+# -- drill files -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["lateral", "rhythmic", "limits", "weight"])
+def test_a_drill_file_lists_its_trials_with_the_live_scores(drill_files, name: str) -> None:
+    from analysis.drill_review import TRIAL_COLUMNS, DrillTrialRow
+
+    rec = drill_files[name]
+    m = ReviewModel([rec.path])
+    assert m.is_drill
+    assert m.table_columns() == list(TRIAL_COLUMNS[name])
+    # The table shows the live drill's numbers: each row as the live trial would print.
+    expected = [DrillTrialRow(name, t).cells() for t in rec.live["trials"]]
+    assert m.table_cells() == expected
+    summary = m.drill_summary()
+    assert summary[0].startswith(f"{name} drill")
+    assert summary[-1] == "scores as the drill computed them live"
+    assert m.file.drill.result.scores == rec.live["scores"]
+    assert m.file.drill.targets
+    # Drill events are targets and rows, not a line each on the timeline.
+    kinds = {mark.kind for mark in m.file.marks}
+    assert "drill-start" in kinds
+    assert not kinds & {"drill-shown", "drill-trial", "drill-hit"}
+
+
+def test_a_lateral_drill_file_jumps_from_trial_to_trial(drill_files) -> None:
+    rec = drill_files["lateral"]
+    m = ReviewModel([rec.path])
+    rows = m.file.drill.rows
+    assert m.table_index_at(rows[0].shown_s - 0.5) is None
+    a, b = m.jump_to_row(2)
+    assert (a, b) == (rows[2].shown_s, rows[2].until_s)
+    assert m.cursor.position_s == pytest.approx(rows[2].shown_s)
+    assert m.table_index_at() == 2
+    assert m.next_row() == 3
+    assert m.next_row() is None
+    assert m.previous_row() == 2
+    with pytest.raises(MidfootError, match="no trial 9"):
+        m.jump_to_row(8)
+    # Each side's live scores and their asymmetry are in the summary.
+    text = "\n".join(m.drill_summary())
+    for side in ("left", "right"):
+        p = rec.live["scores"]["per_side"][side]
+        assert (f"{side}: {100 * p['success']:.0f} % held of {p['targets']}, time to target "
+                f"{p['time_to_target_s']:.2f} s") in text
+    assert "asymmetry (right vs left)" in text
+
+
+def test_a_hinge_file_keeps_its_rep_table(h5: Path) -> None:
+    from analysis.review import REP_COLUMNS
+
+    m = ReviewModel([h5])
+    assert not m.is_drill
+    assert m.table_columns() == list(REP_COLUMNS)
+    assert len(m.table_cells()) == len(m.file.rows) == 3
+    assert m.drill_summary() == []
+    assert m.next_row() == 0

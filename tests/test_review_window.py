@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from pyqtgraph.Qt import QtCore, QtGui, QtTest, QtWidgets
 
@@ -283,3 +284,94 @@ def test_follows_a_file_being_recorded(qtbot, tmp_path: Path) -> None:
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+# -- drill files -------------------------------------------------------------------------------
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture
+def drill_window(qtbot):
+    made = []
+
+    def make(path: Path) -> ReviewWindow:
+        w = ReviewWindow(ReviewModel([path]))
+        qtbot.addWidget(w)
+        w.resize(1440, 860)
+        w.show()
+        qtbot.waitExposed(w)
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.timer.stop()
+
+
+def _target_items(w: ReviewWindow) -> dict[str, list]:
+    out: dict[str, list] = {"rect": [], "line": [], "text": []}
+    for plot, item in w._mark_items:
+        if plot is not w.plots[0]:
+            continue
+        if isinstance(item, QtWidgets.QGraphicsRectItem):
+            out["rect"].append(item)
+        elif isinstance(item, pg.PlotDataItem):
+            out["line"].append(item)
+        elif isinstance(item, pg.TextItem):
+            out["text"].append(item.toPlainText())
+    return out
+
+
+@pytest.mark.parametrize("name", ["lateral", "rhythmic", "limits", "weight"])
+def test_a_drill_file_shows_targets_trials_and_scores(drill_files, drill_window,
+                                                       name: str) -> None:
+    rec = drill_files[name]
+    w = drill_window(rec.path)
+    drill = w.model.file.drill
+    # One table row per trial, with the drill's own columns and the live numbers.
+    headers = [w.table.horizontalHeaderItem(c).text() for c in range(w.table.columnCount())]
+    assert headers == [label for _, label in drill.columns]
+    assert w.table.rowCount() == len(rec.live["trials"])
+    for r, cells in enumerate(w.model.table_cells()):
+        assert [w.table.item(r, c).text() for c in range(len(headers))] == list(cells.values())
+    # The scores summary, and no rep buttons on a drill.
+    assert w.drill_label.isVisible()
+    assert rec.live["drill"] + " drill" in w.drill_label.text()
+    assert all(not b.isVisible() for b in w.hinge_buttons)
+    assert f"{name} drill, {len(rec.live['trials'])} trials" in w.message.text()
+    items = _target_items(w)
+    if name in ("lateral", "weight"):
+        assert len(items["rect"]) == len(drill.targets)
+        top = max(t.hi_mm for t in drill.targets)
+        assert max(r.rect().bottom() for r in items["rect"]) == pytest.approx(top)
+    elif name == "rhythmic":
+        assert len(items["line"]) == len(drill.targets)
+        x, y = items["line"][0].getData()
+        assert np.allclose(y, drill.targets[0].target_mm)
+    else:
+        assert [t for t in items["text"] if t.startswith("lean ")] == [
+            f"lean {t['label']}" for t in rec.live["trials"]
+        ]
+    # Clicking a trial puts the cursor on it.
+    w.jump_to_row(len(drill.rows) - 1)
+    assert w.model.cursor.position_s == pytest.approx(drill.rows[-1].shown_s)
+    assert w.table.currentRow() == len(drill.rows) - 1
+    w.plots[0].setXRange(drill.result.start_s - 2, drill.targets[-1].until_s + 3, padding=0)
+    w.seek(drill.rows[0].shown_s + 1.0)
+    QtWidgets.QApplication.processEvents()
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = w.export_png(ARTIFACTS / f"review-drill-{name}.png")
+    image = QtGui.QImage(str(shot))
+    assert (image.width(), image.height()) == (1440, 860)
+
+
+def test_hinge_buttons_come_back_on_a_hinge_file(drill_files, sessions, qtbot) -> None:
+    w = ReviewWindow(ReviewModel([drill_files["lateral"].path, sessions[0]]))
+    qtbot.addWidget(w)
+    w.show()
+    assert all(not b.isVisible() for b in w.hinge_buttons)
+    w.file_box.setCurrentIndex(1)
+    assert all(b.isVisible() for b in w.hinge_buttons)
+    assert not w.drill_label.isVisible()
+    assert w.table.horizontalHeaderItem(0).text() == REP_COLUMNS[0][1]
+    w.timer.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from analysis.drills import drill_settings_of
 from analysis.report import analyse_files
 from analysis.stance import STANCES
 from daq.errors import MidfootError
@@ -18,7 +19,8 @@ def run(argv: list[str]) -> int:
         description=(
             "Write one HTML page a coach can send (no network needed): who and when, plate and "
             "calibration, sets, reps, each rep's CoP path on the foot, left against right, sway "
-            "of quiet standing and the cues. Review edits stored in the files are honoured."
+            "of quiet standing and the cues; for a drill file its scores, sides, trials and "
+            "targets. Review edits stored in the files are honoured."
         ),
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="recordings (.h5 or CSV)")
@@ -33,5 +35,8 @@ def run(argv: list[str]) -> int:
     report = analyse_files(args.files, overrides)
     path = write_report(report, args.out)
     n = sum(len(f.reps) for f in report.files)
-    print(f"wrote {path} ({n} reps from {len(report.files)} file(s))")
+    drills = sum(1 for f in report.files if f.series is not None
+                 and drill_settings_of(f.series) is not None)
+    also = f", {drills} drill(s)" if drills else ""
+    print(f"wrote {path} ({n} reps{also} from {len(report.files)} file(s))")
     return 0

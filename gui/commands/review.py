@@ -21,7 +21,8 @@ def run(argv: list[str]) -> int:
             "Review recordings: the whole session on one zoomable time axis with reps, faults, "
             "stance changes, gaps and notes; the plate at the cursor; the rep table; overlays "
             "of every rep, left against right; sway of a selected stretch; edits stored in the "
-            "file; exports. Keys: space play/pause, n/p next/previous rep, arrows pan, +/- "
+            "file; exports. A drill file shows its targets, one row per trial and its "
+            "scores. Keys: space play/pause, n/p next/previous rep, arrows pan, +/- "
             "zoom, [ ] speed, ctrl+z undo; shift-drag selects a stretch (docs/review.md)."
         ),
     )

@@ -1,0 +1,56 @@
+"""Drill recordings for the review and report tests: each drill done by a drill person.
+
+Each is recorded by the real command (``midfoot drill NAME --record FILE --json``) on the
+virtual plate's drill people (hardware/drill_people.py), so the file holds what the live
+drill computed and the JSON printed is that same live result, to compare a review with.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# (drill, person, flags): short drills, fast enough for a test and slow enough that a
+# busy machine does not lose samples (the limits drill is 8 leans of 11 s).
+DRILLS = {
+    "lateral": ("late", ["--targets", "4", "--speed", "4"]),
+    "rhythmic": ("perfect", ["--pace", "2", "1", "--cycles", "2", "--speed", "4"]),
+    "limits": ("perfect", ["--speed", "4"]),
+    "weight": ("weak-left", ["--seconds", "8", "--speed", "4"]),
+}
+
+
+@dataclass(frozen=True)
+class RecordedDrillFile:
+    """One recorded drill: its file, the person and the live drill's result (JSON)."""
+
+    drill: str
+    person: str
+    path: Path
+    live: dict
+
+
+def record_drills(
+    folder: Path, names: tuple[str, ...] = tuple(DRILLS)
+) -> dict[str, RecordedDrillFile]:
+    """Record the drills ``names`` side by side into ``folder``; by drill name."""
+    running = {}
+    for name in names:
+        person, flags = DRILLS[name]
+        path = folder / f"{name}-{person}.h5"
+        running[name] = (person, path, subprocess.Popen(
+            [sys.executable, "-m", "gui.cli", "drill", name, "--terminal", "--json",
+             "--person", person, "--seed", "3", "--record", str(path), *flags],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ))
+    out = {}
+    for name, (person, path, proc) in running.items():
+        stdout, stderr = proc.communicate(timeout=180)
+        assert proc.returncode == 0, stderr
+        out[name] = RecordedDrillFile(name, person, path, json.loads(stdout))
+    return out
