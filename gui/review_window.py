@@ -489,6 +489,10 @@ class ReviewWindow(QtWidgets.QMainWindow):
 
     def _draw_marks(self, marks: list[Mark]) -> None:
         spans: list[tuple[float, float, tuple[int, int, int], int]] = []
+        # Point marks close together (stance, calibration and a drill's start in the first
+        # seconds) get their labels at stepped heights, so none is written over another.
+        near_s = 0.06 * max(self.model.file.series.duration_s, 1.0)
+        last_s, level = -np.inf, 0
         for m in marks:
             if m.kind == "rep":
                 rgb = FAULT_REP if m.faults else GOOD_REP
@@ -501,12 +505,15 @@ class ReviewWindow(QtWidgets.QMainWindow):
                 spans.append((m.t_s, m.end_s, MARK_RGB["gap"], 70))
             else:
                 rgb = MARK_RGB.get(m.kind, OTHER_MARK_RGB)
+                level = (level + 1) % 4 if m.t_s - last_s < near_s else 0
+                last_s = m.t_s
                 line = pg.InfiniteLine(
                     pos=m.t_s,
                     angle=90,
                     pen=pg.mkPen(rgb, style=QtCore.Qt.PenStyle.DashLine),
                     label=m.label if m.kind != "stance" else f"stance: {m.label}",
-                    labelOpts={"position": 0.9, "color": rgb, "anchors": [(0, 0), (0, 0)]},
+                    labelOpts={"position": 0.92 - 0.2 * level, "color": rgb,
+                               "anchors": [(0, 0), (0, 0)]},
                 )
                 self._add_mark_item(self.plots[1], line)
         drill = self.model.file.drill
