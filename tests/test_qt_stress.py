@@ -80,7 +80,15 @@ STRESS_SCRIPT = textwrap.dedent(
             counts["grabs"] += 1
     t = QtCore.QTimer(); t.timeout.connect(tick); t.start(1)
     r = QtCore.QTimer(); r.timeout.connect(churn); r.start(60)
-    QtCore.QTimer.singleShot(int(SECONDS * 1000), app.quit)
+    # At least SECONDS of load (the crash came within 4 s), and at least the work asserted
+    # below however slow a loaded machine is (never a count of events in a fixed time).
+    started = time.monotonic()
+    def enough():
+        elapsed = time.monotonic() - started
+        done = counts["frames"] >= 10 and counts["grabs"] >= 5
+        if (elapsed >= SECONDS and done) or elapsed > 100:
+            app.quit()
+    e = QtCore.QTimer(); e.timeout.connect(enough); e.start(100)
     app.exec()
     stop.set()
     worker.join(2)
