@@ -836,8 +836,32 @@ class HingeAnalyser:
         after_n = float(np.mean(raw[0, -self._n(LOAD_QUIET_S) :]))
         path = load_change_path(t, raw[0], self._weight_n, after_n)
         deep = path.depth_m >= self.thresholds.min_depth_m
-        climbed = path.recovery >= RECOVERY_MIN and t[-1] - t[path.i_bottom] >= MIN_ASCENT_S
-        if deep and climbed:
+        k = path.load_change
+        if not deep or k is None or not 0 < k < t.shape[0] - 1:
+            return
+        # Down before the transfer and up after it: a bell resting on the floor at the
+        # bottom (a long set-down, the weight to come back) is steady at another weight
+        # too, but nothing climbs after its transfer.
+        z = path.z_m
+        i_up = k + int(np.argmin(z[k:]))
+        went_down = -float(np.min(z[: k + 1])) >= RECOVERY_MIN * path.depth_m
+        climbed = float(z[-1] - z[i_up]) >= RECOVERY_MIN * path.depth_m
+        climbed &= t[-1] - t[i_up] >= MIN_ASCENT_S
+        # ... and the climb is driven: from rest at the transfer, the force above the new
+        # weight lifts the CoM at MOVE_V_M_S or more (a 0.1 m ascent in 2.5 s peaks at
+        # 0.075 m/s), while a body resting at the bottom gains only noise.
+        # Counted from where the force has come three quarters of the way to the new
+        # weight after the crossing of half-way nearest the transfer (a jerky ascent's
+        # force can cross again): the transfer itself is not a push.
+        rel = (raw[0] - self._weight_n) / (after_n - self._weight_n)
+        half = np.flatnonzero((rel[:-1] < 0.5) & (rel[1:] >= 0.5)) + 1
+        a = int(half[np.argmin(np.abs(half - k))]) if half.size else k
+        near = np.flatnonzero(rel[a:] >= 0.75)
+        a += int(near[0]) if near.size else 0
+        f_up = raw[0, a:] / after_n - 1.0
+        v_up = G_M_S2 * np.cumsum(0.5 * (f_up[1:] + f_up[:-1]) * np.diff(t[a:]))
+        driven = v_up.size > 0 and float(v_up.max()) >= MOVE_V_M_S
+        if went_down and climbed and driven:
             self._complete(e, t, raw, path, after_n=after_n)
 
     def _abort(self, g: int) -> None:
