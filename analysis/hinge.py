@@ -815,6 +815,9 @@ class HingeAnalyser:
         """Standing steady for :data:`LOAD_QUIET_S` at a weight other than the standing one."""
         assert self._weight_n is not None
         h = self._hist
+        far = np.abs(h.span("fz_lp", lo, hi) / self._weight_n - 1.0) > LOAD_CHANGE_MIN_FRACTION
+        if not far.any():
+            return far  # the usual case: at the old weight (spares the run test)
         n = self._n(LOAD_QUIET_S)
         a = max(lo - n + 1, h.oldest)
         fz = h.span("fz_lp", a, hi)
