@@ -45,6 +45,11 @@ class StandingBaseline:
         """Mean standing force (N), None before the first stretch."""
         return None if self._w <= 0 else self._fz / self._w
 
+    def reweigh(self, fz_n: float) -> None:
+        """The standing force is now ``fz_n`` (N): a load was picked up or put down."""
+        if self._w > 0:
+            self._fz = float(fz_n) * self._w
+
     def add(self, x_mm: float, y_mm: float, fz_n: float, seconds: float) -> bool:
         """Add a still stretch's mean CoP and force, lasting ``seconds``.
 

@@ -53,6 +53,7 @@ from analysis.reps import (
     group_sets,
     hinge_path,
     hinge_timing,
+    load_change_path,
     measure_rep,
     revise_lockout,
     summarise_set,
@@ -148,6 +149,15 @@ TOP_SETTLE_S = 0.5
 # of the top window it holds only the top: a fair reference weight.)
 # With less hold than this after TOP_SETTLE_S, the top is the mean since just before lockout.
 TOP_MIN_S = 0.2
+# A bell picked up at the first rep's bottom and held from then on (or put down at the last
+# rep's bottom) leaves the person standing at another weight: the force never comes back
+# to the quiet band around the old one. After an ascent, a force steady for LOAD_QUIET_S
+# (longer than the stall of a jerky ascent, ~0.4 s at the slowest) with the CoP slow, and
+# further than LOAD_CHANGE_MIN_FRACTION from the old weight (a 4 kg bell on a 110 kg
+# person; sway and cell gains a few per cent off move the force by under 2 %), is standing
+# at a new weight: the rep is read with the load changing at its bottom.
+LOAD_QUIET_S = 0.6
+LOAD_CHANGE_MIN_FRACTION = 0.035
 # A gap in the time stamps longer than this (a reconnect) restarts the analysis.
 MAX_GAP_S = 0.5
 HISTORY_S = 45.0
@@ -768,8 +778,9 @@ class HingeAnalyser:
         fz_lp = h.span("fz_lp", lo, hi)
         off_rel = _first_true(fz_lp < OFF_FRACTION * w_n)
         quiet = self._quiet(a, hi)
+        new_load = self._quiet_at_new_load(a, hi) if rep.stage >= 3 else np.zeros_like(quiet)
         due = np.arange(a, hi) >= rep.progress_due
-        e_rel = _first_true(quiet | due)
+        e_rel = _first_true(quiet | new_load | due)
         e = a + e_rel if e_rel >= 0 else -1
         if off_rel >= 0 and (e < 0 or lo + off_rel <= e):
             self._step_off(lo + off_rel)
@@ -780,10 +791,15 @@ class HingeAnalyser:
             self._abort(e)
             return e
         is_quiet = bool(quiet[e - a])
-        self._evaluate(e, is_quiet)
+        at_new_load = bool(new_load[e - a]) and not is_quiet
+        if at_new_load:
+            self._evaluate_new_load(e)
+        else:
+            self._evaluate(e, is_quiet)
         if self._rep is rep:
             rep.progress_due = e + self._n(PROGRESS_STRIDE_S)
-            rep.next_eval = e + (self._n(QUIET_STRIDE_S) if is_quiet else 1)
+            calm = is_quiet or at_new_load
+            rep.next_eval = e + (self._n(QUIET_STRIDE_S) if calm else 1)
         return e + 1
 
     def _quiet(self, lo: int, hi: int) -> np.ndarray:
@@ -795,12 +811,73 @@ class HingeAnalyser:
             h.span("speed", lo, hi) < QUIET_SPEED_MM_S
         )
 
+    def _quiet_at_new_load(self, lo: int, hi: int) -> np.ndarray:
+        """Standing steady for :data:`LOAD_QUIET_S` at a weight other than the standing one."""
+        assert self._weight_n is not None
+        h = self._hist
+        far = np.abs(h.span("fz_lp", lo, hi) / self._weight_n - 1.0) > LOAD_CHANGE_MIN_FRACTION
+        if not far.any():
+            return far  # the usual case: at the old weight (spares the run test)
+        n = self._n(LOAD_QUIET_S)
+        a = max(lo - n + 1, h.oldest)
+        fz = h.span("fz_lp", a, hi)
+        ok = (
+            h.span("steady", a, hi)
+            & (h.span("speed", a, hi) < QUIET_SPEED_MM_S)
+            & (np.abs(fz / self._weight_n - 1.0) > LOAD_CHANGE_MIN_FRACTION)
+        )
+        return (run_lengths(ok) >= n)[lo - a :]
+
+    def _evaluate_new_load(self, e: int) -> None:
+        """A lockout at sample ``e`` if the CoM went down and up with the load changing."""
+        rep = self._rep
+        assert rep is not None
+        assert self._weight_n is not None
+        g0 = rep.w0
+        t = np.array(self._hist.span("t", g0, e + 1))
+        raw = self._clean_rows(("fz", "x", "y"), g0, e + 1)
+        after_n = float(np.mean(raw[0, -self._n(LOAD_QUIET_S) :]))
+        path = load_change_path(t, raw[0], self._weight_n, after_n)
+        deep = path.depth_m >= self.thresholds.min_depth_m
+        k = path.load_change
+        if not deep or k is None or not 0 < k < t.shape[0] - 1:
+            return
+        # Down before the transfer and up after it: a bell resting on the floor at the
+        # bottom (a long set-down, the weight to come back) is steady at another weight
+        # too, but nothing climbs after its transfer.
+        z = path.z_m
+        i_up = k + int(np.argmin(z[k:]))
+        went_down = -float(np.min(z[: k + 1])) >= RECOVERY_MIN * path.depth_m
+        climbed = float(z[-1] - z[i_up]) >= RECOVERY_MIN * path.depth_m
+        climbed &= t[-1] - t[i_up] >= MIN_ASCENT_S
+        # ... and the climb is driven: from rest at the transfer, the force above the new
+        # weight lifts the CoM at MOVE_V_M_S or more (a 0.1 m ascent in 2.5 s peaks at
+        # 0.075 m/s), while a body resting at the bottom gains only noise.
+        # Counted from where the force has come three quarters of the way to the new
+        # weight after the crossing of half-way nearest the transfer (a jerky ascent's
+        # force can cross again): the transfer itself is not a push.
+        rel = (raw[0] - self._weight_n) / (after_n - self._weight_n)
+        half = np.flatnonzero((rel[:-1] < 0.5) & (rel[1:] >= 0.5)) + 1
+        a = int(half[np.argmin(np.abs(half - k))]) if half.size else k
+        near = np.flatnonzero(rel[a:] >= 0.75)
+        a += int(near[0]) if near.size else 0
+        f_up = raw[0, a:] / after_n - 1.0
+        v_up = G_M_S2 * np.cumsum(0.5 * (f_up[1:] + f_up[:-1]) * np.diff(t[a:]))
+        driven = v_up.size > 0 and float(v_up.max()) >= MOVE_V_M_S
+        if went_down and climbed and driven:
+            self._complete(e, t, raw, path, after_n=after_n)
+
     def _abort(self, g: int) -> None:
         rep = self._rep
         if rep is not None and rep.started:
             self._events.append(RepAborted(self._t(g), len(self.reps)))
         self._rep = None
         self.state = HingeState.STANDING
+        if self._weight_n is not None and bool(self._quiet_at_new_load(g, g + 1)[0]):
+            # Standing still at another weight (a bell picked up or put down in a movement
+            # not read as a rep): every later onset and quiet test would be against the old
+            # weight, so learn the standing weight again (the body mass stays).
+            self._reweigh(g)
 
 
     def _path(self, g0: int, g1: int, zero_impulse: bool) -> tuple[np.ndarray, HingePath]:
@@ -932,11 +1009,19 @@ class HingeAnalyser:
         if path.depth_m < self.thresholds.min_depth_m:
             self._abort(e)
 
-    def _complete(self, e: int, t: np.ndarray, raw: np.ndarray, first: HingePath) -> None:
+    def _complete(
+        self,
+        e: int,
+        t: np.ndarray,
+        raw: np.ndarray,
+        first: HingePath,
+        after_n: float | None = None,
+    ) -> None:
         """The rep whose lockout decision is sample ``e`` is confirmed: measure and emit.
 
         ``t`` and ``raw`` (force, x, y rows, glitches removed) cover the rep's window;
-        ``first`` is the zero-impulse path that confirmed it.
+        ``first`` is the zero-impulse path that confirmed it. ``after_n``: the person
+        stands at this weight after the rep (a bell picked up or put down at its bottom).
         """
         assert self._cond is not None
         assert self._weight_n is not None
@@ -955,15 +1040,18 @@ class HingeAnalyser:
         rest_before_s = hinge_timing(t, first).start_s - PRE_REST_S
         if rep_state.down_at is not None:
             rest_before_s = max(rest_before_s, self._t(rep_state.down_at) - DESCENT_LEAD_S)
-        path = hinge_path(
-            t,
-            lp["fz"],
-            self._weight_n,
-            closed=True,
-            skew_cop_mm=skew,
-            skew_limit_s_per_mm=limit,
-            rest_before_s=rest_before_s,
-        )
+        if after_n is not None:
+            path = load_change_path(t, lp["fz"], self._weight_n, after_n, closed=True)
+        else:
+            path = hinge_path(
+                t,
+                lp["fz"],
+                self._weight_n,
+                closed=True,
+                skew_cop_mm=skew,
+                skew_limit_s_per_mm=limit,
+                rest_before_s=rest_before_s,
+            )
         if path.depth_m < SHALLOW_FINAL_FRACTION * self.thresholds.min_depth_m:
             # The confirming path went deep enough, but the closed, skew-corrected one
             # barely drops: force that moved with the CoP (cells whose gains differ, feet
@@ -1011,7 +1099,7 @@ class HingeAnalyser:
             path,
             self.stance,
             base,
-            self._weight_n,
+            self._weight_n if after_n is None else max(self._weight_n, after_n),
             self._body_mass_kg,
             self.thresholds,
         )
@@ -1026,6 +1114,10 @@ class HingeAnalyser:
                 self._events.append(
                     BodyMassMeasured(float(t[-1]), body, self._weight_n / G_M_S2, "set-down")
                 )
+        if after_n is not None:
+            # From now on the person stands (and is quiet) at the new weight.
+            self._baseline.reweigh(after_n)
+            self._weight_n = after_n
         self.reps.append(rep)
         self._set_reps += 1
         self._events.append(RepCompleted(rep, float(t[-1])))

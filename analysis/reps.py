@@ -276,6 +276,9 @@ class HingePath:
         First and last index of a set-down (load on the floor), if any.
     set_down_fz_n : float
         Mean force during the set-down (the body alone), NaN without one.
+    load_change : int or None
+        Index of the moment a load was picked up or put down for good at the bottom
+        (:func:`load_change_path`), if one was.
     """
 
     z_m: np.ndarray
@@ -284,6 +287,7 @@ class HingePath:
     recovery: float
     set_down: tuple[int, int] | None
     set_down_fz_n: float
+    load_change: int | None = None
 
 
 def set_down_span(t_s: np.ndarray, fz_n: np.ndarray, weight_n: float) -> tuple[int, int] | None:
@@ -464,6 +468,34 @@ def path_with_set_down(
         rest[max(lo - margin, 0) : min(hi + margin, n - 1) + 1] = True
         core = slice(i0 + (i1 - i0) // 4, i1 - (i1 - i0) // 4 + 1)
         set_down_fz = float(np.mean(fz[core]))
+    z = _path_between_rests(
+        t, fz, rest, weight_n, closed, zero_impulse, skew_cop_mm, skew_limit_s_per_mm
+    )
+    i_b = int(np.argmin(z))
+    depth = float(-z[i_b])
+    recovery = float((z[-1] - z[i_b]) / depth) if depth > 0 else 0.0
+    return HingePath(
+        z_m=z,
+        depth_m=depth,
+        i_bottom=i_b,
+        recovery=recovery,
+        set_down=span,
+        set_down_fz_n=set_down_fz,
+    )
+
+
+def _path_between_rests(
+    t: np.ndarray,
+    fz: np.ndarray,
+    rest: np.ndarray,
+    weight_n: float,
+    closed: bool,
+    zero_impulse: bool,
+    skew_cop_mm: np.ndarray | None,
+    skew_limit_s_per_mm: float,
+) -> np.ndarray:
+    """CoM height (m) integrated over the stretches of movement between ``rest`` samples."""
+    n = t.shape[0]
     # Each stretch of movement between rests starts at rest (v = 0) and, except perhaps the
     # last, ends at rest: its own mean force is the weight it moved against.
     v = np.zeros(n)
@@ -494,6 +526,61 @@ def path_with_set_down(
         a = last[0]
         cop = None if skew_cop_mm is None else np.asarray(skew_cop_mm, dtype=float)[a:]
         z[a:] = _close_path(t[a:], v[a:], z[a:], cop, skew_limit_s_per_mm)
+    return z
+
+
+def load_change_path(
+    t_s: np.ndarray,
+    fz_n: np.ndarray,
+    before_n: float,
+    after_n: float,
+    *,
+    closed: bool = False,
+) -> HingePath:
+    """CoM height over a rep at whose bottom a load is picked up or put down for good.
+
+    A kettlebell lifted off the floor at the first rep's bottom (or left there at the last)
+    makes the person stand heavier (lighter) after the rep than before it, so no single
+    weight closes the impulse. The body is at rest while the bell's weight comes on or off
+    the plate, so the force is taken against ``before_n`` up to the transfer and against
+    ``after_n`` from then on. The moment of the transfer is the one that balances the
+    impulse, int fz dt = before_n (tau - t0) + after_n (T - tau), so the rep ends at rest;
+    a transfer lasting 0.1-0.2 s about that moment misreads the height by millimetres.
+    The ascent may begin the moment the bell is off the floor, so no stretch around the
+    transfer is assumed to be at rest.
+
+    Parameters
+    ----------
+    t_s : (N,) ndarray
+        Times (s), evenly spaced, from standing still to standing still.
+    fz_n : (N,) ndarray
+        Vertical force (N), low-passed.
+    before_n, after_n : float
+        Standing weight before and after the rep (N); they must differ.
+    closed : bool
+        The window ends standing at the starting height (a finished rep): the path's
+        leftover drift is removed so it ends at zero.
+
+    Returns
+    -------
+    HingePath
+        ``set_down`` is None (no set-down weight is measured).
+    """
+    t = np.asarray(t_s, dtype=float)
+    fz = np.asarray(fz_n, dtype=float)
+    w0, w1 = float(before_n), float(after_n)
+    dt = np.diff(t)
+    impulse = np.concatenate([[0.0], np.cumsum(0.5 * (fz[1:] + fz[:-1]) * dt)])
+    span_s = t - t[0]
+    tau_s = float(np.clip((w1 * span_s[-1] - impulse[-1]) / (w1 - w0), 0.0, span_s[-1]))
+    # The reference force's own impulse, exact about the transfer moment (a sample's worth
+    # misplaced would misread the velocity by (w1 - w0) / w0 g dt: 0.3 m/s at 10 Hz).
+    ref = w0 * np.minimum(span_s, tau_s) + w1 * np.maximum(span_s - tau_s, 0.0)
+    mass_kg = np.where(span_s < tau_s, w0, w1) / G_M_S2
+    v = (impulse - ref) / mass_kg
+    z = np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1]) * dt)])
+    if closed and t.shape[0] > 2:
+        z = _close_path(t, v, z, None, 0.0)
     i_b = int(np.argmin(z))
     depth = float(-z[i_b])
     recovery = float((z[-1] - z[i_b]) / depth) if depth > 0 else 0.0
@@ -502,8 +589,9 @@ def path_with_set_down(
         depth_m=depth,
         i_bottom=i_b,
         recovery=recovery,
-        set_down=span,
-        set_down_fz_n=set_down_fz,
+        set_down=None,
+        set_down_fz_n=float("nan"),
+        load_change=int(np.searchsorted(span_s, tau_s)),
     )
 
 
@@ -594,6 +682,24 @@ def hinge_timing(t_s: np.ndarray, path: HingePath, fz_n: np.ndarray | None = Non
     zn = -path.z_m / max(path.depth_m, 1e-9)
     d90, u90 = _crossing_s(t, zn, path.i_bottom, 0.9)
     d20, u20 = _crossing_s(t, zn, path.i_bottom, 0.2)
+    k = path.load_change
+    z = path.z_m
+    n = t.shape[0]
+    i_down = int(np.argmin(z[: k + 1])) if k is not None and 0 < k < n - 1 else 0
+    i_up = k + int(np.argmin(z[k:])) if k is not None and 0 < k < n - 1 else n - 1
+    # Both sides must reach most of the depth, each from a rest at either end.
+    split = 0 < i_down and i_up < n - 1
+    split &= min(-float(z[i_down]), -float(z[i_up])) >= 0.5 * path.depth_m > 0
+    if split:
+        # A bell picked up (put down) at the bottom: the path's error grows at another rate
+        # either side of the transfer, so the flat bottom can tilt by a fifth of the depth.
+        # The descent is read against its own lowest point and the ascent against its own.
+        zn_down = -z / max(-float(z[i_down]), 1e-9)
+        zn_up = -z / max(-float(z[i_up]), 1e-9)
+        d90, _ = _crossing_s(t, zn_down, i_down, 0.9)
+        d20, _ = _crossing_s(t, zn_down, i_down, 0.2)
+        _, u90 = _crossing_s(t, zn_up, i_up, 0.9)
+        _, u20 = _crossing_s(t, zn_up, i_up, 0.2)
     width = TAU90 - TAU20
     descent_s = max(d90 - d20, 0.0) / width
     ascent_s = max(u20 - u90, 0.0) / width

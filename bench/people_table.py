@@ -498,12 +498,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", choices=("test", "full"), default="full")
     parser.add_argument("--model", choices=("both", "scripts", "people"), default="both")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--match",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="only cases whose label contains TEXT (repeat: all must match), e.g. "
+        "--match slow --match 80Hz, for a quick edit-and-measure loop",
+    )
     args = parser.parse_args(argv)
     cases = []
     if args.model in ("both", "scripts"):
         cases += script_cases(args.size)
     if args.model in ("both", "people"):
         cases += people_cases(args.size)
+    cases = [c for c in cases if all(m in c.label for m in args.match)]
     t0 = time.perf_counter()
     results = run_all(cases, args.jobs)
     print(f"{len(cases)} recordings in {time.perf_counter() - t0:.0f} s\n")

@@ -210,3 +210,49 @@ def test_a_short_drop_is_a_set_down_only_between_braking_and_push() -> None:
     fz2[(t >= 1.3) & (t < 1.5)] = w - 16 * G_M_S2
     fz2[(t >= 1.5) & (t < 1.8)] = 1.08 * w
     assert short_set_down_spans(t, fz2, w) == []
+
+
+@pytest.mark.parametrize("rate_hz", [10, 80, 1000])
+def test_a_bell_picked_up_at_the_first_rep_and_put_down_at_the_last_keeps_every_rep(
+    rate_hz: int,
+) -> None:
+    # The person stands 20-30 % heavier between the first rep's bottom and the last's:
+    # every rep of the set is still found, at its bottom, and the held ones carry the load.
+    plan = PersonPlan(
+        stances=("kickstand-right",),
+        profile="minjerk",
+        tempo="medium",
+        bell="pickup",
+        set_down_s=(0.2, 0.6),
+        load_kg=16.0,
+        sway_mm=2.0,
+        n_reps=5,
+    )
+    for seed in (41, 42):
+        played = people_table.play(_case(plan, seed=seed, rate_hz=rate_hz))
+        reps = analyse_series(played.series, played.told)
+        assert len(reps) == 5, seed
+        for rep, truth in zip(reps, played.reps, strict=True):
+            assert abs(rep.bottom_s - truth.bottom_s) <= 0.25, seed
+        for rep in reps[1:-1]:
+            assert rep.load_kg is not None
+            assert abs(rep.load_kg - 16.0) < 3.0, seed
+
+
+def test_streaming_equals_offline_with_a_bell_picked_up_and_put_down() -> None:
+    plan = PersonPlan(
+        stances=("bilateral",), profile="minjerk", tempo="medium", bell="pickup", n_reps=3
+    )
+    played = people_table.play(_case(plan, seed=43, rate_hz=80))
+    setup = played.told.initial
+    live = HingeAnalyser(setup)
+    series = played.series
+    edges = np.searchsorted(series.t_s, np.arange(series.t_s[0], series.t_s[-1] + 0.05, 0.05))
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        if b > a:
+            live.feed(series.slice(a, b))
+    live.finish()
+    offline = HingeAnalyser(setup)
+    analyse_series(series, StanceTimeline(setup, (), "told"), analyser=offline)
+    assert len(live.reps) == 3
+    assert live.reps == offline.reps

@@ -24,6 +24,7 @@ from analysis.reps import (
     hinge_path,
     hinge_timing,
     lateral_asymmetry,
+    load_change_path,
     measure_rep,
     set_down_span,
     summarise_set,
@@ -350,3 +351,54 @@ def test_lateral_asymmetry_index_and_flag() -> None:
     assert only_left.flag is False
     d = a.to_dict()
     assert set(d) >= {"lateral_shift_index_pct", "flag"}
+
+
+def _load_change_rep(
+    picked_up: bool, ascent_s: float = 1.2
+) -> tuple[np.ndarray, np.ndarray, float, float, float]:
+    """A 0.15 m min-jerk hinge whose 16 kg bell comes off (onto) the floor at the bottom.
+
+    The body rests 0.4 s at the bottom; the bell's weight moves over 0.1 s, ending the
+    moment the ascent begins (picked up) or starting the moment the descent ends (put down).
+    Returns times, force, weight before, weight after, and the true bottom (s).
+    """
+    fs, body_kg, bell_kg = 100.0, 75.0, 16.0
+    t = np.arange(0.0, 7.0, 1.0 / fs)
+    t0, descent_s, dwell_s = 1.0, 1.5, 0.4
+    reach, leave = t0 + descent_s, t0 + descent_s + dwell_s
+    acc = -0.15 * _mj_acc((t - t0) / descent_s) / descent_s**2
+    acc += 0.15 * _mj_acc((t - leave) / ascent_s) / ascent_s**2
+    on = np.clip((t - (leave - 0.1)) / 0.1, 0.0, 1.0) if picked_up else 1.0 - np.clip(
+        (t - reach) / 0.1, 0.0, 1.0
+    )
+    mass = body_kg + bell_kg * on
+    fz = mass * (G_M_S2 + acc)
+    return t, fz, float(mass[0] * G_M_S2), float(mass[-1] * G_M_S2), 0.5 * (reach + leave)
+
+
+@pytest.mark.parametrize("picked_up", [True, False])
+def test_load_change_path_reads_a_hinge_with_a_bell_picked_up_or_put_down(
+    picked_up: bool,
+) -> None:
+    t, fz, before_n, after_n, bottom_s = _load_change_rep(picked_up)
+    # No single weight closes the impulse: the plain path is far off ...
+    plain = hinge_path(t, fz, before_n)
+    assert abs(plain.depth_m - 0.15) > 0.05 or abs(plain.recovery - 1.0) > 0.25
+    # ... and with the weight changing at the bottom the path is the hinge's.
+    path = load_change_path(t, fz, before_n, after_n, closed=True)
+    assert path.depth_m == pytest.approx(0.15, abs=0.005)
+    assert path.recovery == pytest.approx(1.0, abs=0.02)
+    assert path.set_down is None
+    assert path.load_change is not None
+    assert abs(t[path.load_change] - bottom_s) < 0.25
+    timing = hinge_timing(t, path)
+    assert timing.bottom_s == pytest.approx(bottom_s, abs=0.05)
+    assert timing.start_s == pytest.approx(1.0, abs=0.1)
+    assert timing.lockout_s == pytest.approx(bottom_s + 0.2 + 1.2, abs=0.1)
+
+
+def test_load_change_path_needs_no_rest_after_a_pickup() -> None:
+    # The ascent starts the moment the bell is off the floor, and a quick one: still read.
+    t, fz, before_n, after_n, _ = _load_change_rep(True, ascent_s=0.6)
+    path = load_change_path(t, fz, before_n, after_n, closed=True)
+    assert path.depth_m == pytest.approx(0.15, abs=0.005)
