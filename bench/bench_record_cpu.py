@@ -31,10 +31,10 @@ import time
 import tty
 from pathlib import Path
 
-import numpy as np
 from machine import machine_header
+from pty_plate import Emitter, proc_cpu_s
 
-from daq.frames import encode_info, encode_samples, sample_frame_bytes
+from daq.frames import sample_frame_bytes
 
 TARGET_RECORD_PCT = 10.0
 
@@ -69,84 +69,6 @@ def naive_main(port: str, seconds: float, n_channels: int) -> int:
     return 0
 
 
-class Emitter:
-    """A pty plate: INFO on ``info``, then SAMPLE frames one per write at ``rate_hz``."""
-
-    def __init__(self, rate_hz: float, n_channels: int) -> None:
-        self.master, slave = os.openpty()
-        tty.setraw(self.master)
-        os.set_blocking(self.master, False)
-        tty.setraw(slave)
-        self.port = os.ttyname(slave)
-        self._slave = slave
-        self.rate_hz = rate_hz
-        self.n_channels = n_channels
-        self.sent = 0
-        self._stop = threading.Event()
-        self._info = encode_info(
-            {"proto": 1, "fw": "bench", "channels": n_channels, "rate_hz": rate_hz,
-             "plate_id": "bench-cpu"}
-        )
-
-    def run(self, seconds: float) -> None:
-        """Send frames for ``seconds`` (answering ``info`` on the way)."""
-        n = int(seconds * self.rate_hz)
-        rng = np.random.default_rng(1)
-        counts = (200_000 + rng.normal(0, 40, (n, self.n_channels))).astype(np.int32)
-        seq = np.arange(n)
-        t_us = (seq * (1e6 / self.rate_hz)).astype(np.int64)
-        frames = encode_samples(seq, t_us, np.zeros(n, np.uint8), counts)
-        size = sample_frame_bytes(self.n_channels)
-        os.write(self.master, self._info)
-        t0 = time.monotonic()
-        for k in range(n):
-            if self._stop.is_set():
-                break
-            r, _, _ = select.select([self.master], [], [], 0)
-            if r:
-                try:
-                    if b"info" in os.read(self.master, 4096):
-                        os.write(self.master, self._info)
-                except OSError:
-                    pass
-            delay = t0 + k / self.rate_hz - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            try:
-                os.write(self.master, frames[k * size : (k + 1) * size])
-            except BlockingIOError:
-                # The reader stopped reading (it exited or fell behind a whole pty buffer):
-                # the frame is not sent, and "got" will show what was lost.
-                continue
-            self.sent += 1
-
-    def drain(self, seconds: float) -> None:
-        """Answer ``info`` and swallow commands for a while (the reader is winding down)."""
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            r, _, _ = select.select([self.master], [], [], 0.05)
-            if r:
-                try:
-                    os.read(self.master, 4096)
-                except OSError:
-                    return
-
-    def close(self) -> None:
-        """Close both ends."""
-        for fd in (self.master, self._slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
-def proc_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system, all threads) of process ``pid`` so far, from /proc."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run_reader(
     cmd: list[str], args: argparse.Namespace
 ) -> tuple[float, str, float, int]:
@@ -166,7 +88,7 @@ def run_reader(
     drainer = threading.Thread(target=emitter.drain, args=(30.0,), daemon=True)
     drainer.start()
     out, err = proc.communicate(timeout=120)
-    emitter._stop.set()
+    emitter.stop()
     emitter.close()
     if proc.returncode != 0:
         print(f"  ({cmd[1:3]} exited {proc.returncode}: {err.strip()[-300:]})")
