@@ -45,10 +45,23 @@ _HELD_SAMPLES = _CHUNK_SAMPLES
 _HARD_MIN_CHUNK_SETS = 4
 _METADATA_BYTES = 256 * 1024
 _STR = h5py.string_dtype("utf-8")
+# HDF5's chunk cache, per dataset: two chunks of the widest dataset (counts). Chunks are only
+# appended to and a write of held samples spans at most two, so older chunks are never
+# touched again; HDF5's default (1 MB for every one of the 11 datasets) kept them in memory
+# until it filled, which takes the narrow datasets many minutes (seq: 128 chunks, 9 min at
+# 1 kHz): the RSS that grew after the ring filled (issue 9). w0 = 1 evicts fully written
+# chunks first.
+_CHUNK_CACHE_CHUNKS = 2
+_CHUNK_CACHE_W0 = 1.0
 # Handles of files whose write failed: they are kept, never closed or freed, because HDF5
 # cannot close them safely after an I/O error (see RESERVE_SECONDS). The bytes flushed
 # before the failure stay readable on disk.
 _BROKEN_HANDLES: list[object] = []
+
+
+def chunk_cache_bytes(n_channels: int) -> int:
+    """Bytes of HDF5 chunk cache each dataset of an ``n_channels`` recording may hold."""
+    return _CHUNK_CACHE_CHUNKS * _CHUNK_SAMPLES * 4 * n_channels
 
 
 def disk_free_bytes(path: Path) -> int:
@@ -170,7 +183,13 @@ class SessionRecorder:
             )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = h5py.File(self.path, "w", libver="latest")
+            self._file = h5py.File(
+                self.path,
+                "w",
+                libver="latest",
+                rdcc_nbytes=chunk_cache_bytes(n_channels),
+                rdcc_w0=_CHUNK_CACHE_W0,
+            )
         except OSError as exc:
             raise MidfootError(
                 f"cannot create {self.path} ({exc.strerror or exc}): choose a folder you can "
