@@ -70,9 +70,13 @@ def naive_main(port: str, seconds: float, n_channels: int) -> int:
 
 
 def run_reader(
-    cmd: list[str], args: argparse.Namespace
+    cmd: list[str], args: argparse.Namespace, asks_info: bool = False
 ) -> tuple[float, str, float, int]:
-    """Start ``cmd``, feed it ``--seconds`` of frames: its stream CPU s, stdout, wall s, sent."""
+    """Start ``cmd``, feed it ``--seconds`` of frames: its stream CPU s, stdout, wall s, sent.
+
+    A reader that ``asks_info`` (record) is fed once it has asked, so every frame sent
+    reaches an open port; the naive reader asks nothing and gets two seconds to open it.
+    """
     emitter = Emitter(args.rate, args.channels)
     pin = (lambda: os.sched_setaffinity(0, {args.pin})) if args.pin is not None else None
     cmd = [c.replace("{PORT}", emitter.port) for c in cmd]
@@ -81,7 +85,10 @@ def run_reader(
     )
     # Interpreter start-up and imports are not the stream's cost: CPU is read off /proc
     # from the first frame to the last.
-    time.sleep(2.0)
+    if asks_info and emitter.wait_for_host(60.0):
+        time.sleep(0.5)  # record takes the INFO answer (and opens the file) first
+    else:
+        time.sleep(2.0)
     t0, cpu0 = time.monotonic(), proc_cpu_s(proc.pid)
     emitter.run(args.seconds)
     wall, cpu = time.monotonic() - t0, proc_cpu_s(proc.pid) - cpu0
@@ -122,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         cwd = os.getcwd()
         os.chdir(env_root)
         try:
-            cpu, _, wall, sent = run_reader(rec_cmd, args)
+            cpu, _, wall, sent = run_reader(rec_cmd, args, asks_info=True)
         finally:
             os.chdir(cwd)
         import h5py
