@@ -47,10 +47,10 @@ _METADATA_BYTES = 256 * 1024
 _STR = h5py.string_dtype("utf-8")
 # HDF5's chunk cache, per dataset: two chunks of the widest dataset (counts). Chunks are only
 # appended to and a write of held samples spans at most two, so older chunks are never
-# touched again; HDF5's default (1 MB for every one of the 11 datasets) kept them in memory
-# until it filled, which takes the narrow datasets many minutes (seq: 128 chunks, 9 min at
-# 1 kHz): the RSS that grew after the ring filled (issue 9). w0 = 1 evicts fully written
-# chunks first.
+# touched again; the default (8 MB for each of the 11 datasets with HDF5 2.0, 1 MB before)
+# kept them in memory until it filled, which takes the narrow datasets far longer than the
+# ring (seq: 8 MB is 1,024 chunks, 70 min at 1 kHz): the RSS that grew after the ring filled
+# (issue 9). w0 = 1 evicts fully written chunks first.
 _CHUNK_CACHE_CHUNKS = 2
 _CHUNK_CACHE_W0 = 1.0
 # Handles of files whose write failed: they are kept, never closed or freed, because HDF5

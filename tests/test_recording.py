@@ -167,7 +167,7 @@ def test_file_is_readable_while_being_written(tmp_path: Path):
 
 
 def test_recorder_caches_at_most_two_chunks_per_dataset(tmp_path: Path):
-    # HDF5's default 1 MB chunk cache per dataset kept finished chunks in memory for minutes:
+    # HDF5's default chunk cache (8 MB per dataset) kept finished chunks in memory for long:
     # the RSS of `record` grew after the ring filled (issue 9). Appended chunks are never
     # read again, so each dataset caches two chunks of the widest one, never less than one
     # of its own (a write into an uncached chunk would re-read it from disk).
