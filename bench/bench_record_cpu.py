@@ -31,10 +31,10 @@ import time
 import tty
 from pathlib import Path
 
-import numpy as np
 from machine import machine_header
+from pty_plate import Emitter, proc_cpu_s
 
-from daq.frames import encode_info, encode_samples, sample_frame_bytes
+from daq.frames import sample_frame_bytes
 
 TARGET_RECORD_PCT = 10.0
 
@@ -69,88 +69,14 @@ def naive_main(port: str, seconds: float, n_channels: int) -> int:
     return 0
 
 
-class Emitter:
-    """A pty plate: INFO on ``info``, then SAMPLE frames one per write at ``rate_hz``."""
-
-    def __init__(self, rate_hz: float, n_channels: int) -> None:
-        self.master, slave = os.openpty()
-        tty.setraw(self.master)
-        os.set_blocking(self.master, False)
-        tty.setraw(slave)
-        self.port = os.ttyname(slave)
-        self._slave = slave
-        self.rate_hz = rate_hz
-        self.n_channels = n_channels
-        self.sent = 0
-        self._stop = threading.Event()
-        self._info = encode_info(
-            {"proto": 1, "fw": "bench", "channels": n_channels, "rate_hz": rate_hz,
-             "plate_id": "bench-cpu"}
-        )
-
-    def run(self, seconds: float) -> None:
-        """Send frames for ``seconds`` (answering ``info`` on the way)."""
-        n = int(seconds * self.rate_hz)
-        rng = np.random.default_rng(1)
-        counts = (200_000 + rng.normal(0, 40, (n, self.n_channels))).astype(np.int32)
-        seq = np.arange(n)
-        t_us = (seq * (1e6 / self.rate_hz)).astype(np.int64)
-        frames = encode_samples(seq, t_us, np.zeros(n, np.uint8), counts)
-        size = sample_frame_bytes(self.n_channels)
-        os.write(self.master, self._info)
-        t0 = time.monotonic()
-        for k in range(n):
-            if self._stop.is_set():
-                break
-            r, _, _ = select.select([self.master], [], [], 0)
-            if r:
-                try:
-                    if b"info" in os.read(self.master, 4096):
-                        os.write(self.master, self._info)
-                except OSError:
-                    pass
-            delay = t0 + k / self.rate_hz - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            try:
-                os.write(self.master, frames[k * size : (k + 1) * size])
-            except BlockingIOError:
-                # The reader stopped reading (it exited or fell behind a whole pty buffer):
-                # the frame is not sent, and "got" will show what was lost.
-                continue
-            self.sent += 1
-
-    def drain(self, seconds: float) -> None:
-        """Answer ``info`` and swallow commands for a while (the reader is winding down)."""
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            r, _, _ = select.select([self.master], [], [], 0.05)
-            if r:
-                try:
-                    os.read(self.master, 4096)
-                except OSError:
-                    return
-
-    def close(self) -> None:
-        """Close both ends."""
-        for fd in (self.master, self._slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
-def proc_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system, all threads) of process ``pid`` so far, from /proc."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run_reader(
-    cmd: list[str], args: argparse.Namespace
+    cmd: list[str], args: argparse.Namespace, asks_info: bool = False
 ) -> tuple[float, str, float, int]:
-    """Start ``cmd``, feed it ``--seconds`` of frames: its stream CPU s, stdout, wall s, sent."""
+    """Start ``cmd``, feed it ``--seconds`` of frames: its stream CPU s, stdout, wall s, sent.
+
+    A reader that ``asks_info`` (record) is fed once it has asked, so every frame sent
+    reaches an open port; the naive reader asks nothing and gets two seconds to open it.
+    """
     emitter = Emitter(args.rate, args.channels)
     pin = (lambda: os.sched_setaffinity(0, {args.pin})) if args.pin is not None else None
     cmd = [c.replace("{PORT}", emitter.port) for c in cmd]
@@ -159,14 +85,17 @@ def run_reader(
     )
     # Interpreter start-up and imports are not the stream's cost: CPU is read off /proc
     # from the first frame to the last.
-    time.sleep(2.0)
+    if asks_info and emitter.wait_for_host(60.0):
+        time.sleep(0.5)  # record takes the INFO answer (and opens the file) first
+    else:
+        time.sleep(2.0)
     t0, cpu0 = time.monotonic(), proc_cpu_s(proc.pid)
     emitter.run(args.seconds)
     wall, cpu = time.monotonic() - t0, proc_cpu_s(proc.pid) - cpu0
     drainer = threading.Thread(target=emitter.drain, args=(30.0,), daemon=True)
     drainer.start()
     out, err = proc.communicate(timeout=120)
-    emitter._stop.set()
+    emitter.stop()
     emitter.close()
     if proc.returncode != 0:
         print(f"  ({cmd[1:3]} exited {proc.returncode}: {err.strip()[-300:]})")
@@ -200,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         cwd = os.getcwd()
         os.chdir(env_root)
         try:
-            cpu, _, wall, sent = run_reader(rec_cmd, args)
+            cpu, _, wall, sent = run_reader(rec_cmd, args, asks_info=True)
         finally:
             os.chdir(cwd)
         import h5py

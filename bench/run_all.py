@@ -3,10 +3,12 @@
 The decoder, ring and pty end-to-end benchmarks run first (the pty one for 60 s), then every
 other ``bench/bench_*.py`` found, in name order. Each runs as its own subprocess with this
 interpreter, so one benchmark's imports, threads or Qt state never affect the next; its output
-goes straight to this terminal. A summary of exit codes and durations closes the run; the exit
-code is non-zero if any benchmark failed. Nothing here judges timing.
+goes straight to this terminal; the soak runs ``--soak-minutes`` (5), not its own hour. A
+summary of exit codes and durations closes the run; the exit code is non-zero if any
+benchmark failed. Nothing here judges timing.
 
-Usage: python bench/run_all.py [--pty-seconds 60] [--only NAME ...] [--skip NAME ...]
+Usage: python bench/run_all.py [--pty-seconds 60] [--soak-minutes 5] [--only NAME ...]
+       [--skip NAME ...]
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and print a summary."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pty-seconds", type=float, default=60.0, help="bench_pty_latency --seconds")
+    p.add_argument("--soak-minutes", type=float, default=5.0, help="bench_soak --minutes")
     p.add_argument("--only", nargs="+", metavar="NAME", help="run only these (e.g. decode ring)")
     p.add_argument("--skip", nargs="+", metavar="NAME", help="leave these out")
     args = p.parse_args(argv)
@@ -54,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [sys.executable, str(bench)]
         if bench.name == "bench_pty_latency.py":
             cmd += ["--seconds", f"{args.pty_seconds:g}"]
+        if bench.name == "bench_soak.py":
+            cmd += ["--minutes", f"{args.soak_minutes:g}"]
         print(f"\n=== {bench.name} ({' '.join(cmd[1:])}) ===", flush=True)
         t0 = time.monotonic()
         try:

@@ -1,4 +1,4 @@
-"""HDF5 session recording: raw samples exactly as received, written as they arrive.
+"""HDF5 session recording: raw samples exactly as received, written at least once a second.
 
 The layout is a public format, documented in docs/file-format.md. Every dataset is created
 before SWMR (single-writer, multiple-reader) mode is switched on, so another process can read
@@ -37,15 +37,31 @@ RESERVE_SECONDS = 30.0
 # ... and never less than this floor (MIDFOOT_DISK_RESERVE_MB sets the floor) ...
 DEFAULT_RESERVE_FLOOR_MB = 2.0
 _CHUNK_SAMPLES = 4096
+# Held samples are written once this many have gathered, even between flushes, so what is
+# held stays within one chunk set at any rate (at 1 kHz the flush comes first).
+_HELD_SAMPLES = _CHUNK_SAMPLES
 # ... nor less than what one flush can write at worst: every sample dataset's cached chunk
 # rewritten whole (a compressed chunk that grew moves), plus the metadata, four times over.
 _HARD_MIN_CHUNK_SETS = 4
 _METADATA_BYTES = 256 * 1024
 _STR = h5py.string_dtype("utf-8")
+# HDF5's chunk cache, per dataset: two chunks of the widest dataset (counts). Chunks are only
+# appended to and a write of held samples spans at most two, so older chunks are never
+# touched again; the default (8 MB for each of the 11 datasets with HDF5 2.0, 1 MB before)
+# kept them in memory until it filled, which takes the narrow datasets far longer than the
+# ring (seq: 8 MB is 1,024 chunks, 70 min at 1 kHz): the RSS that grew after the ring filled
+# (issue 9). w0 = 1 evicts fully written chunks first.
+_CHUNK_CACHE_CHUNKS = 2
+_CHUNK_CACHE_W0 = 1.0
 # Handles of files whose write failed: they are kept, never closed or freed, because HDF5
 # cannot close them safely after an I/O error (see RESERVE_SECONDS). The bytes flushed
 # before the failure stay readable on disk.
 _BROKEN_HANDLES: list[object] = []
+
+
+def chunk_cache_bytes(n_channels: int) -> int:
+    """Bytes of HDF5 chunk cache each dataset of an ``n_channels`` recording may hold."""
+    return _CHUNK_CACHE_CHUNKS * _CHUNK_SAMPLES * 4 * n_channels
 
 
 def disk_free_bytes(path: Path) -> int:
@@ -150,8 +166,16 @@ class SessionRecorder:
         self.reserve_floor_bytes = max(_reserve_floor_bytes(), self.min_reserve_bytes)
         self.byte_rate = 0.0  # how fast the file grows, bytes/s (measured at each flush)
         self._rate_mark: tuple[float, int, int] | None = None  # (time, file size, samples)
-        self.samples_written = 0
+        self.samples_written = 0  # received, including those held for the next write
         self.samples_flushed = 0  # on disk for sure: written before the last good flush
+        self._stored = 0  # in the file's sample datasets
+        # Blocks and texts received since the last write, in their order; written together
+        # (samples first, so an event never reaches the disk before the samples it follows).
+        self._held_blocks: list[tuple[SampleBlock, np.ndarray | float]] = []
+        self._held_n = 0
+        self._held_text: dict[str, list[tuple[float, str]]] = {
+            "info": [], "log": [], "events": []
+        }
         self.failed: str | None = None
         if self.path.exists():
             raise MidfootError(
@@ -159,7 +183,13 @@ class SessionRecorder:
             )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = h5py.File(self.path, "w", libver="latest")
+            self._file = h5py.File(
+                self.path,
+                "w",
+                libver="latest",
+                rdcc_nbytes=chunk_cache_bytes(n_channels),
+                rdcc_w0=_CHUNK_CACHE_W0,
+            )
         except OSError as exc:
             raise MidfootError(
                 f"cannot create {self.path} ({exc.strerror or exc}): choose a folder you can "
@@ -223,36 +253,27 @@ class SessionRecorder:
 
     # -- writing ----------------------------------------------------------------------------
     def write(self, block: SampleBlock, host_t_s: np.ndarray | float) -> None:
-        """Append a block of samples as received (seq and t_us as their wire values)."""
+        """Append a block of samples as received (seq and t_us as their wire values).
+
+        Blocks are held in memory and written to HDF5 together before each flush (every
+        ``FLUSH_INTERVAL_S``, or sooner once ``_HELD_SAMPLES`` have gathered): at 1 kHz a
+        block is one to three samples, and resizing and writing five datasets per block cost
+        more than everything else the acquisition does. A crash loses what it lost before,
+        the samples since the last flush.
+        """
         if self.failed or len(block) == 0:
             return
-        n = len(block)
         if block.n_channels != self.n_channels:
             raise ValueError(
                 f"a {block.n_channels}-channel block cannot go into a {self.n_channels}-channel "
                 "recording"
             )
-        try:
-            self._check_room()
-        except OSError as exc:
-            self._stop_before_full(exc)
-            return
-        host = np.broadcast_to(np.asarray(host_t_s, dtype=np.float64), (n,))
-        values = {
-            "seq": (block.seq & 0xFFFF).astype(np.uint16),
-            "t_us": (block.t_us & 0xFFFFFFFF).astype(np.uint32),
-            "stale": block.stale,
-            "counts": block.counts,
-            "host_t_s": host,
-        }
-        try:
-            for name, ds in self._ds.items():
-                ds.resize(self.samples_written + n, axis=0)
-                ds[self.samples_written :] = values[name]
-            self.samples_written += n
-            self.maybe_flush()
-        except (OSError, RuntimeError) as exc:
-            self._fail(exc)
+        self._held_blocks.append((block, host_t_s))
+        self._held_n += len(block)
+        self.samples_written += len(block)
+        if self._held_n >= _HELD_SAMPLES:
+            self._write_held()
+        self.maybe_flush()
 
     def add_text(self, kind: str, text: str, host_t_s: float | None = None) -> None:
         """Append one INFO text (``info``), device LOG line (``log``) or event (``events``)."""
@@ -260,19 +281,13 @@ class SessionRecorder:
             return
         # HDF5 strings end at NUL: keep it visible instead (device text is already escaped).
         text = str(text).replace("\x00", "\\x00")
-        t_ds, s_ds = self._text[kind]
-        k = t_ds.shape[0]
         try:
-            t_ds.resize(k + 1, axis=0)
-            s_ds.resize(k + 1, axis=0)
-            t_ds[k] = time.time() if host_t_s is None else host_t_s
-            s_ds[k] = text
-            self.maybe_flush()
-        except (OSError, RuntimeError) as exc:
-            self._fail(exc)
-        except (ValueError, TypeError, UnicodeError):
+            text.encode("utf-8")
+        except UnicodeError:
             # Text HDF5 will not take (lone surrogates): store its escaped form in its place.
-            s_ds[k] = text.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+            text = text.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+        self._held_text[kind].append((time.time() if host_t_s is None else host_t_s, text))
+        self.maybe_flush()
 
     def add_event(self, event: RecordedEvent, host_t_s: float | None = None) -> None:
         """Append an event (stance change, tare, rep mark, note, gap) before the next sample.
@@ -281,12 +296,69 @@ class SessionRecorder:
         """
         self.add_text("events", event_to_json(event, self.samples_written), host_t_s)
 
+    def _held_bytes(self) -> int:
+        """Uncompressed bytes the held samples will add to the file (texts are negligible)."""
+        return self._held_n * self._chunk_set_bytes // _CHUNK_SAMPLES
+
+    def _write_held(self) -> None:
+        """Write the held blocks, then the held texts (one resize and write per dataset).
+
+        The disk must keep its reserve on top of what is written; if it would not, the
+        recording stops (the held samples go into the file as it closes, within the reserve).
+        """
+        if self.failed or (not self._held_blocks and not any(self._held_text.values())):
+            return
+        try:
+            self._check_room(self._held_bytes())
+        except OSError as exc:
+            self._stop_before_full(exc)
+            return
+        self._store_held()
+
+    def _store_held(self) -> None:
+        """Put what is held into the datasets; a failed write is handled by ``_fail``."""
+        held, self._held_blocks, n = self._held_blocks, [], self._held_n
+        self._held_n = 0
+        texts = {kind: lines for kind, lines in self._held_text.items() if lines}
+        self._held_text = {kind: [] for kind in self._held_text}
+        try:
+            if held:
+                merged = SampleBlock.concat([b for b, _ in held])
+                values = {
+                    "seq": (merged.seq & 0xFFFF).astype(np.uint16),
+                    "t_us": (merged.t_us & 0xFFFFFFFF).astype(np.uint32),
+                    "stale": merged.stale,
+                    "counts": merged.counts,
+                    "host_t_s": np.concatenate(
+                        [np.broadcast_to(np.asarray(h, dtype=np.float64), (len(b),))
+                         for b, h in held]
+                    ),
+                }
+                for name, ds in self._ds.items():
+                    ds.resize(self._stored + n, axis=0)
+                    ds[self._stored :] = values[name]
+                self._stored += n
+            for kind, lines in texts.items():
+                t_ds, s_ds = self._text[kind]
+                k = t_ds.shape[0]
+                t_ds.resize(k + len(lines), axis=0)
+                s_ds.resize(k + len(lines), axis=0)
+                t_ds[k:] = np.array([t for t, _ in lines], dtype=np.float64)
+                s_ds[k:] = np.array([text for _, text in lines], dtype=_STR)
+        except (OSError, RuntimeError, ValueError, TypeError) as exc:
+            # (ValueError/TypeError: data the file cannot take; the recording stops with a
+            # sentence rather than taking the acquisition thread with it.)
+            self._fail(exc)
+
     def maybe_flush(self, force: bool = False) -> None:
         """Flush to disk if a second has passed since the last flush (or ``force``)."""
         if self.failed:
             return
         now = time.monotonic()
         if force or now - self._last_flush >= FLUSH_INTERVAL_S:
+            self._write_held()
+            if self.failed:
+                return
             try:
                 self._check_room()
             except OSError as exc:
@@ -297,7 +369,7 @@ class SessionRecorder:
             except (OSError, RuntimeError) as exc:
                 self._fail(exc)
                 return
-            self.samples_flushed = self.samples_written
+            self.samples_flushed = self._stored
             self._last_flush = now
             self._measure_byte_rate(now)
 
@@ -323,9 +395,12 @@ class SessionRecorder:
         # Quick to rise (a faster plate), slow to fall (a pause in the stream).
         self.byte_rate = rate if rate > self.byte_rate else 0.9 * self.byte_rate + 0.1 * rate
 
-    def _check_room(self) -> None:
-        """OSError(ENOSPC) while the disk still has the reserve, before HDF5 can hit the wall."""
-        free = disk_free_bytes(self.path)
+    def _check_room(self, to_write_bytes: int = 0) -> None:
+        """OSError(ENOSPC) while the disk still has the reserve, before HDF5 can hit the wall.
+
+        ``to_write_bytes`` is what is about to be written: the reserve must be left after it.
+        """
+        free = disk_free_bytes(self.path) - to_write_bytes
         if free < self.reserve_bytes:
             raise OSError(
                 errno.ENOSPC,
@@ -334,7 +409,14 @@ class SessionRecorder:
             )
 
     def _stop_before_full(self, exc: OSError) -> None:
-        """The reserve is reached: close the file normally (no write failed), keep everything."""
+        """The reserve is reached: close the file normally (no write failed), keep everything.
+
+        What is held (at most a second or one chunk set) is written first: the reserve is
+        there for it, being never less than what one flush can write.
+        """
+        self._store_held()
+        if self.failed:
+            return
         file, self._file = self._file, None
         self._ds, self._text = {}, {}
         try:
@@ -343,7 +425,8 @@ class SessionRecorder:
         except (OSError, RuntimeError) as close_exc:
             self._keep_broken(file)
             exc = OSError(errno.ENOSPC, str(close_exc))
-        self.failed = _disk_message(self.path, exc, self.samples_written)
+        self.samples_written = self._stored  # what arrived after the stop is not in the file
+        self.failed = _disk_message(self.path, exc, self._stored)
 
     def _keep_broken(self, handles: object) -> None:
         """Keep HDF5 objects after a failed write alive for good (they cannot be closed)."""
@@ -367,12 +450,17 @@ class SessionRecorder:
         a readable file.
         """
         self.failed = _disk_message(self.path, exc, self.samples_flushed)
+        self._held_blocks, self._held_n = [], 0
+        self._held_text = {kind: [] for kind in self._held_text}
         self._keep_broken((self._file, self._ds, self._text))
         self._ds, self._text = {}, {}
         self._file = None
 
     def close(self) -> None:
-        """Flush and close; safe to call twice and after a failure."""
+        """Write what is held, flush and close; safe to call twice and after a failure."""
+        if self._file is None:
+            return
+        self._write_held()
         if self._file is None:
             return
         try:
@@ -383,7 +471,7 @@ class SessionRecorder:
             return
         try:
             self._file.flush()
-            self.samples_flushed = self.samples_written
+            self.samples_flushed = self._stored
             self._file.close()
             self._file = None
         except (OSError, RuntimeError, ValueError) as exc:

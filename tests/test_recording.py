@@ -21,7 +21,7 @@ from daq.events import CalibrationChanged, NoteAdded, Reconnected, event_kind
 from daq.frames import encode_info, encode_samples
 from daq.plate import load_plate
 from daq.reader import read_recording
-from daq.recorder import SessionRecorder
+from daq.recorder import SessionRecorder, chunk_cache_bytes
 from daq.samples import SampleBlock
 from daq.session import load_session
 
@@ -164,6 +164,27 @@ def test_file_is_readable_while_being_written(tmp_path: Path):
         seen.append(int(out.stdout))
     rec.close()
     assert seen == [1000, 2000, 3000]
+
+
+def test_recorder_caches_at_most_two_chunks_per_dataset(tmp_path: Path):
+    # HDF5's default chunk cache (8 MB per dataset) kept finished chunks in memory for long:
+    # the RSS of `record` grew after the ring filled (issue 9). Appended chunks are never
+    # read again, so each dataset caches two chunks of the widest one, never less than one
+    # of its own (a write into an uncached chunk would re-read it from disk).
+    rec = SessionRecorder(tmp_path / "cache.h5", Calibration.nominal("p"), 8)
+    try:
+        datasets = []
+        rec._file.visititems(
+            lambda _, obj: datasets.append(obj) if isinstance(obj, h5py.Dataset) else None
+        )
+        assert len(datasets) == 11
+        for ds in datasets:
+            _, cache_bytes, w0 = ds.id.get_access_plist().get_chunk_cache()
+            chunk_bytes = int(np.prod(ds.chunks)) * ds.id.get_type().get_size()
+            assert chunk_bytes <= cache_bytes <= chunk_cache_bytes(8) == 2 * 4096 * 4 * 8
+            assert w0 == 1.0
+    finally:
+        rec.close()
 
 
 def record_subprocess(port: Path, out: Path, *extra: str, preexec=None) -> subprocess.Popen:
