@@ -290,6 +290,14 @@ class HingePath:
     load_change: int | None = None
 
 
+def _measured_path(z: np.ndarray, **how: object) -> HingePath:
+    """The path ``z`` (m) with its bottom, depth and recovery; ``how`` it was read."""
+    i_b = int(np.argmin(z))
+    depth = float(-z[i_b])
+    recovery = float((z[-1] - z[i_b]) / depth) if depth > 0 else 0.0
+    return HingePath(z_m=z, depth_m=depth, i_bottom=i_b, recovery=recovery, **how)
+
+
 def set_down_span(t_s: np.ndarray, fz_n: np.ndarray, weight_n: float) -> tuple[int, int] | None:
     """The longest stretch where a held load sits on the floor, if it is one.
 
@@ -471,17 +479,7 @@ def path_with_set_down(
     z = _path_between_rests(
         t, fz, rest, weight_n, closed, zero_impulse, skew_cop_mm, skew_limit_s_per_mm
     )
-    i_b = int(np.argmin(z))
-    depth = float(-z[i_b])
-    recovery = float((z[-1] - z[i_b]) / depth) if depth > 0 else 0.0
-    return HingePath(
-        z_m=z,
-        depth_m=depth,
-        i_bottom=i_b,
-        recovery=recovery,
-        set_down=span,
-        set_down_fz_n=set_down_fz,
-    )
+    return _measured_path(z, set_down=span, set_down_fz_n=set_down_fz)
 
 
 def _path_between_rests(
@@ -581,16 +579,8 @@ def load_change_path(
     z = np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1]) * dt)])
     if closed and t.shape[0] > 2:
         z = _close_path(t, v, z, None, 0.0)
-    i_b = int(np.argmin(z))
-    depth = float(-z[i_b])
-    recovery = float((z[-1] - z[i_b]) / depth) if depth > 0 else 0.0
-    return HingePath(
-        z_m=z,
-        depth_m=depth,
-        i_bottom=i_b,
-        recovery=recovery,
-        set_down=None,
-        set_down_fz_n=float("nan"),
+    return _measured_path(
+        z, set_down=None, set_down_fz_n=float("nan"),
         load_change=int(np.searchsorted(span_s, tau_s)),
     )
 
