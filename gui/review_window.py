@@ -361,6 +361,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self.cell_curves: list[TraceCurve] = []
         self.plots[0].getViewBox().sigXRangeChanged.connect(lambda *_: self.redraw_traces())
         self._mark_items: list[tuple[pg.PlotItem, QtWidgets.QGraphicsItem]] = []
+        self._retired: list[QtWidgets.QGraphicsItem] = []
         self._rep_labels: list[tuple[float, pg.TextItem]] = []
         self._drill_labels: list[pg.TextItem] = []
         self.table = QtWidgets.QTableWidget()
@@ -423,11 +424,15 @@ class ReviewWindow(QtWidgets.QMainWindow):
         series = f.series
         for plot, item in self._mark_items:
             plot.removeItem(item)
+        for c in self.cell_curves:
+            self.plots[2].removeItem(c)
+        # The removed items live until the next redraw: freed at once, Qt could still call
+        # into one from an event already queued for it (a "pure virtual method called" abort
+        # seen once in CI after switching from a drill file to a hinge file).
+        self._retired = [item for _, item in self._mark_items] + self.cell_curves
         self._mark_items.clear()
         self._rep_labels.clear()
         self._drill_labels.clear()
-        for c in self.cell_curves:
-            self.plots[2].removeItem(c)
         self.cell_curves = []
         for k in range(series.n_cells):
             curve = TraceCurve(pen=pg.mkPen(CELL_RGB[k % len(CELL_RGB)], width=1), connect="finite")
