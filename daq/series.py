@@ -263,7 +263,23 @@ GLITCH_COUNTS = (0x7FFFFF, -1, -0x800000)
 
 def glitch_free(counts: np.ndarray) -> np.ndarray:
     """(N,) bool: rows where no cell read a known HX711 glitch or saturation value."""
-    bad = np.zeros(counts.shape[0], dtype=bool)
-    for value in GLITCH_COUNTS:
-        bad |= (counts == value).any(axis=1)
-    return ~bad
+    counts = np.asarray(counts)
+    n = counts.shape[0]
+    out = np.empty(n, dtype=bool)
+    # In blocks that stay in the cache, and a row of 1, 2, 4 or 8 cells' flags read as one
+    # integer: an hour at 1 kHz x 8 took 0.2 s as three whole-array compares and any().
+    for start in range(0, n, GLITCH_BLOCK_ROWS):
+        block = counts[start : start + GLITCH_BLOCK_ROWS]
+        bad = block == GLITCH_COUNTS[0]
+        for value in GLITCH_COUNTS[1:]:
+            bad |= block == value
+        as_int = _ROW_FLAGS.get(bad.shape[1]) if bad.ndim == 2 else None
+        if as_int is not None and bad.flags.c_contiguous:
+            out[start : start + block.shape[0]] = bad.view(as_int).reshape(-1) == 0
+        else:
+            out[start : start + block.shape[0]] = ~bad.reshape(block.shape[0], -1).any(axis=1)
+    return out
+
+
+GLITCH_BLOCK_ROWS = 32768
+_ROW_FLAGS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}

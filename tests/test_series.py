@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from daq.events import NoteAdded, with_time
 from daq.series import PlateSeries, concat_series, glitch_free
@@ -60,3 +62,26 @@ def test_from_arrays_shapes() -> None:
     assert s.valid.all()
     assert s.cop_mm.dtype == np.float64
     assert PlateSeries.empty(8).n_cells == 8
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=st.integers(0, 70_000),
+    cells=st.integers(1, 9),
+    dtype=st.sampled_from([np.int32, np.int64, np.float64]),
+    strided=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_glitch_free_marks_exactly_the_rows_with_a_glitch_value(
+    rows: int, cells: int, dtype: type, strided: bool, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(-3, 3, (rows, cells)).astype(np.int64)
+    for value in (0x7FFFFF, -1, -0x800000):
+        counts[rng.random((rows, cells)) < 0.02] = value
+    counts = counts.astype(dtype)
+    if strided and cells > 1:
+        counts = counts[:, ::2]  # a column subset: not contiguous
+    # The definition: no cell of the row at a glitch or saturation value.
+    want = ~np.isin(counts, (0x7FFFFF, -1, -0x800000)).any(axis=1)
+    np.testing.assert_array_equal(glitch_free(counts), want)
