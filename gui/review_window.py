@@ -197,6 +197,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="review-worker")
         self._pending: dict[int, Future] = {}
         self._started = False
+        self._closed = False
         self._following: tuple[int, Future] | None = None
         self.load_file()
         # Started once the first frame is up: on a small machine the analysis would
@@ -204,7 +205,8 @@ class ReviewWindow(QtWidgets.QMainWindow):
         QtCore.QTimer.singleShot(ANALYSIS_DELAY_MS, self._start_analysis)
 
     def _start_analysis(self) -> None:
-        if self._started:
+        if self._started or self._closed:
+            # Closed before the delayed start fired: the worker pool is shut down.
             return
         self._started = True
         unanalysed = [k for k, f in enumerate(self.model.files) if not f.analysed]
@@ -255,6 +257,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt API
         """Qt: stop the timer; a running analysis finishes in its thread and is dropped."""
         self.timer.stop()
+        self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
         super().closeEvent(event)
 

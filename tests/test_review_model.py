@@ -72,6 +72,24 @@ def test_peak_pyramid_keeps_a_one_sample_spike() -> None:
     assert np.allclose(np.diff(x), 0.001)
 
 
+def test_peak_pyramid_leaves_glitches_out_and_scales_without_copying() -> None:
+    t = np.arange(400_000) / 1000.0
+    y = np.cos(t)
+    bad = np.array([10, 11, 123_457, 399_999])
+    y[bad] = 8e6  # a glitch's absurd force
+    p = PeakPyramid(t, y, bad, scale=0.5)
+    assert p.levels[0][1] is y or np.shares_memory(p.levels[0][1], y)
+    x, v = p.view(0.0, 400.0, 800)  # the whole trace: envelopes
+    assert np.nanmax(v) == pytest.approx(0.5, abs=1e-6)
+    assert np.nanmin(v) == pytest.approx(-0.5, abs=1e-3)
+    x, v = p.view(123.4, 123.5, 1000)  # zoomed in: the glitch is a gap
+    i = int(np.flatnonzero(x == t[123_457])[0])
+    assert np.isnan(v[i])
+    assert v[i + 1] == pytest.approx(0.5 * np.cos(t[123_458]))
+    assert np.nanmax(p.overview()) == pytest.approx(0.5, abs=1e-6)
+    assert y[123_457] == 8e6  # the series itself is left as it was
+
+
 def test_rep_jumps_and_plate_at_the_cursor(h5: Path) -> None:
     m = ReviewModel([h5])
     assert m.cursor.position_s == m.file.series.t_s[0]

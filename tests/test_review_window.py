@@ -17,7 +17,7 @@ from daq.annotate import append_events
 from daq.events import NoteAdded, UnknownEvent
 from gui.cli import run_command
 from gui.review_model import ReviewModel
-from gui.review_window import ReviewWindow
+from gui.review_window import ANALYSIS_DELAY_MS, ReviewWindow
 
 sys.path.insert(0, str(Path(__file__).parent))
 from review_sessions import growing_writer, recording, write_session  # noqa: E402
@@ -375,3 +375,14 @@ def test_hinge_buttons_come_back_on_a_hinge_file(drill_files, sessions, qtbot) -
     assert not w.drill_label.isVisible()
     assert w.table.horizontalHeaderItem(0).text() == REP_COLUMNS[0][1]
     w.timer.stop()
+
+
+def test_closing_before_the_analysis_starts_is_quiet(qtbot, sessions: list[Path]) -> None:
+    # A person who opens a file and closes the window at once: the delayed start of the
+    # background analysis must not submit to the shut-down worker (a traceback before).
+    w = ReviewWindow(ReviewModel(sessions, analyse=False))
+    qtbot.addWidget(w)
+    w.show()
+    w.close()
+    qtbot.wait(3 * ANALYSIS_DELAY_MS)
+    assert not w._pending
