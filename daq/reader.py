@@ -227,7 +227,7 @@ def session_series(
     for k, (start, cal) in enumerate(pieces):
         stop = pieces[k + 1][0] if k + 1 < len(pieces) else n
         if stop > start:
-            force[start:stop] = cal.forces_n(raw.counts[start:stop])
+            cal.forces_n(raw.counts[start:stop], out=force[start:stop])
     fz, cop = fz_and_cop(force, start_cal.plate.cells_mm)
     timed = tuple(
         with_time(e, t_s[min(max(e.sample_index, 0), n - 1)]) for e in events
