@@ -40,7 +40,7 @@ from daq.recorder import SessionRecorder, require_room
 from daq.ring import Column, SampleRing
 from daq.samples import SampleBlock
 from daq.series import PlateSeries, SeriesMeta, glitch_free
-from daq.source import DEFAULT_BAUD, PlateConnection, PlateDisconnected
+from daq.source import COALESCE_S, DEFAULT_BAUD, PlateConnection, PlateDisconnected
 
 RECONNECT_INTERVAL_S = 0.5
 # A recording armed before the plate said who it is waits this long (plate time of the
@@ -123,6 +123,10 @@ class Acquisition:
         Use this instead of the one stored for the plate's plate_id.
     ring_seconds : float
         How much history the ring keeps.
+    coalesce_s : float
+        How long a read that brought a trickle waits for the frames behind it
+        (:data:`daq.source.COALESCE_S` for a stream people watch live,
+        :data:`daq.source.UNWATCHED_COALESCE_S` for one that only goes to a file).
     """
 
     def __init__(
@@ -133,10 +137,11 @@ class Acquisition:
         plate: PlateGeometry | None = None,
         calibration: Calibration | None = None,
         ring_seconds: float = RING_SECONDS,
+        coalesce_s: float = COALESCE_S,
     ) -> None:
         self.url = url
         self.status = AcquisitionStatus(url=url)
-        self._connection = PlateConnection(url, baudrate=baudrate)
+        self._connection = PlateConnection(url, baudrate=baudrate, coalesce_s=coalesce_s)
         self._plate = plate
         self._fixed_calibration = calibration
         self.calibration: Calibration | None = calibration

@@ -23,6 +23,12 @@ DEFAULT_BAUD = 115200
 # acquisition's wake-ups at 1 kHz from one per frame to about one per three frames; at
 # 80 Hz a frame waits 3 ms more, which nothing on screen can show.
 COALESCE_S = 0.003
+# A stream that only goes to a file (``midfoot record``, nothing drawn or published live)
+# waits longer: 20 ms of frames per read took record at 1 kHz x 8 channels from 12.4 % of a
+# core to 3.9 % (bench_record_cpu, one sitting), and a file cares when a sample was
+# measured (its own clock), never when it was read. The recorder's once-a-second flush,
+# and so what a kill -9 can lose, are the same.
+UNWATCHED_COALESCE_S = 0.02
 COALESCE_MIN_BYTES = 256
 # USB-serial chips found on Arduino Uno/Nano and clones (vendor ids): Arduino, FTDI, WCH
 # CH340, Silicon Labs CP210x, and Espressif's own USB.

@@ -15,7 +15,7 @@ from daq.acquisition import Acquisition
 from daq.decoder import FrameDecoder
 from daq.errors import MidfootError
 from daq.frames import encode_info, encode_samples
-from daq.source import PlateConnection, PlateDisconnected
+from daq.source import UNWATCHED_COALESCE_S, PlateConnection, PlateDisconnected
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pty_feeder import PtyPlate  # noqa: E402
@@ -76,6 +76,12 @@ def test_a_trickle_of_frames_is_read_a_few_milliseconds_at_a_time(tmp_path: Path
     # small read gathers the frames behind it. (Load only makes reads bigger, so this holds on
     # a busy machine too.)
     assert _frames_per_read(tmp_path, coalesce_s=0.003) >= 2.0
+
+
+def test_a_stream_only_recorded_is_read_in_bigger_bites(tmp_path: Path):
+    # `midfoot record` watches nothing live: 20 ms of frames a read, every byte in order.
+    # (A sleep oversleeps, never undersleeps, so a loaded machine only makes reads bigger.)
+    assert _frames_per_read(tmp_path, coalesce_s=UNWATCHED_COALESCE_S) >= 8.0
 
 
 def test_missing_port(tmp_path: Path):

@@ -13,7 +13,7 @@ from analysis.stance import STANCES
 from daq.acquisition import Acquisition
 from daq.calibration import G_M_S2
 from daq.lsl import LslFeed, require_pylsl
-from daq.source import DEFAULT_BAUD, resolve_port
+from daq.source import COALESCE_S, DEFAULT_BAUD, UNWATCHED_COALESCE_S, resolve_port
 from gui.cli import CommandParser
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -64,7 +64,10 @@ def run(argv: list[str]) -> int:
 
     # Ctrl-C, `kill` and a closed terminal (SIGHUP) all close the file cleanly.
     previous = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS}
-    acq = Acquisition(url, baudrate=args.baud)
+    # Nothing watches a recording live unless it is published on LSL: read in bigger bites.
+    acq = Acquisition(
+        url, baudrate=args.baud, coalesce_s=COALESCE_S if args.lsl else UNWATCHED_COALESCE_S
+    )
     feed = LslFeed(["record start", f"stance {args.stance}"], "record stop") if args.lsl else None
     if feed is not None:
         acq.add_consumer(feed)
