@@ -80,8 +80,13 @@ class PeopleRep:
         Descent begins; middle of the lowest position (of the set-down, with a bell put on
         the floor); standing tall again.
     hold_end_s : float
-        The person relaxes out of the lockout (the next movement begins); the hold is
-        ``hold_end_s - lockout_s``, leaning or not.
+        The next movement begins (the next descent, re-placing the feet or stepping off):
+        the hold is ``hold_end_s - lockout_s``, the time standing at the top, leaning or
+        not (issue 10).
+    relax_s : float
+        The person relaxes out of the lockout: a lean is let go over the next 0.5 s (the
+        lockout's own AP offset likewise); standing at the top goes on until
+        ``hold_end_s``.
     stance : str
         Stance of the rep.
     faults : frozenset[str]
@@ -115,6 +120,7 @@ class PeopleRep:
     bottom_s: float
     lockout_s: float
     hold_end_s: float
+    relax_s: float
     stance: str
     faults: frozenset[str]
     profile: str
@@ -545,7 +551,10 @@ class _Builder:
         reach = t0 + descent
         leave = reach + dwell
         lockout = leave + ascent
-        hold_end = lockout + hold
+        relax = lockout + hold
+        # Letting go of the lockout moves the CoP a few mm (a lean 13-30 mm) while the
+        # person stays standing tall: the hold lasts until the next movement.
+        hold_end = relax + 0.5 + rest
         self.profile_segments.append((t0, reach, profile, warp_d, stall_d, -depth, 0.0))
         self.profile_segments.append((leave, lockout, profile, warp_a, stall_a, 0.0, -depth))
 
@@ -601,16 +610,17 @@ class _Builder:
             onset = a - lockout
             self.move("y", leave, lockout, g["y"])
             self.move("lean", a, a + settle, lock_ap)
-            self.move("lean", hold_end, hold_end + 0.5, 0.0)
+            self.move("lean", relax, relax + 0.5, 0.0)
         else:
             self.move("y", leave, lockout, g["y"] + lock_ap)
-            self.move("y", hold_end, hold_end + 0.5, g["y"])
+            self.move("y", relax, relax + 0.5, g["y"])
         self.reps.append(
             PeopleRep(
                 start_s=t0,
                 bottom_s=mid,
                 lockout_s=lockout,
                 hold_end_s=hold_end,
+                relax_s=relax,
                 stance=stance,
                 faults=frozenset(faults),
                 profile=profile,
@@ -628,7 +638,7 @@ class _Builder:
                 back_unload=unload,
             )
         )
-        self.t = hold_end + 0.5 + rest
+        self.t = hold_end
 
     def com_height(self, t: np.ndarray) -> np.ndarray:
         z = np.zeros_like(t)

@@ -35,8 +35,8 @@ def test_bell_picked_up_at_the_first_rep_and_put_down_at_the_last() -> None:
     assert first.bell == "pickup"
     assert last.bell == "putdown"
     assert _mass_kg(rec, first.start_s - 0.5) == pytest.approx(plan.body_mass_kg, abs=2.0)
-    assert _mass_kg(rec, first.hold_end_s) == pytest.approx(plan.body_mass_kg + 16, abs=2.0)
-    assert _mass_kg(rec, last.hold_end_s) == pytest.approx(plan.body_mass_kg, abs=2.0)
+    assert _mass_kg(rec, first.relax_s) == pytest.approx(plan.body_mass_kg + 16, abs=2.0)
+    assert _mass_kg(rec, last.relax_s) == pytest.approx(plan.body_mass_kg, abs=2.0)
 
 
 @pytest.mark.parametrize("onset", ["before", "at", "after"])
