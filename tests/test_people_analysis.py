@@ -256,3 +256,32 @@ def test_streaming_equals_offline_with_a_bell_picked_up_and_put_down() -> None:
     analyse_series(series, StanceTimeline(setup, (), "told"), analyser=offline)
     assert len(live.reps) == 3
     assert live.reps == offline.reps
+
+
+@pytest.mark.parametrize(("seed", "rate_hz"), [(8101, 10), (8102, 1000)])
+def test_the_hold_is_the_time_standing_at_the_top_until_the_next_movement(
+    seed: int, rate_hz: int
+) -> None:
+    # Strong sway (5 mm rms) and leans let go during the hold: neither ends it, the next
+    # descent (or stepping off) does.
+    plan = PersonPlan(
+        stances=("bilateral", "kickstand-right"),
+        profile="minjerk",
+        tempo="medium",
+        fault_rate=0.6,
+        lean_onset="at",
+        sway_mm=5.0,
+        n_reps=5,
+    )
+    played = people_table.play(_case(plan, seed=seed, rate_hz=rate_hz))
+    reps = analyse_series(played.series, played.told)
+    errors_s = []
+    for truth, rep in people_table._match(played.reps, reps):
+        assert rep is not None
+        assert rep.lockout_hold_s is not None
+        errors_s.append(rep.lockout_hold_s - truth.hold_s)
+    errors_s = np.abs(errors_s)
+    assert any("backward_lean" in t.faults for t in played.reps)
+    # The onset of the next descent is found 0.1-0.4 s after it begins.
+    assert np.median(errors_s) < 0.4
+    assert errors_s.max() < 0.8
