@@ -1134,6 +1134,7 @@ class HingeAnalyser:
             self._weight_n = after_n
         self.reps.append(rep)
         self._set_reps += 1
+        self._revise_previous_hold(rep, rep_state.trigger, float(t[-1]))
         self._events.append(RepCompleted(rep, float(t[-1])))
         lock_sel = t >= rep.lockout_s - 0.1
         self._hold = _Hold(
@@ -1171,6 +1172,25 @@ class HingeAnalyser:
                 self.reps[k] = rep
                 self._events.append(LockoutMeasured(t_g, rep))
                 break
+
+    def _revise_previous_hold(self, rep: Rep, trigger: int, t_s: float) -> None:
+        """End the previous hold where ``rep`` began, if ``rep``'s onset ended it.
+
+        The onset of a descent is found 0.1-0.8 s after it begins (later the slower it
+        is); the rep's path shows when it began, so the hold, the time standing at the
+        top until the next movement, ends there.
+        """
+        k = len(self.reps) - 2
+        if k < 0:
+            return
+        prev = self.reps[k]
+        if prev.lockout_hold_s is None or prev.end_s != self._t(trigger):
+            return
+        if not prev.lockout_s < rep.start_s < prev.end_s:
+            return
+        prev = replace(prev, end_s=rep.start_s, lockout_hold_s=rep.start_s - prev.lockout_s)
+        self.reps[k] = prev
+        self._events.append(HoldUpdated(t_s, prev.index, prev.lockout_hold_s, prev))
 
     def _end_hold(self, g: int, by_onset: bool = False) -> None:
         hold = self._hold
