@@ -66,6 +66,8 @@ class HoldUpdated:
     """The lockout hold of rep ``index`` ended after ``hold_s`` seconds.
 
     ``rep`` is the rep with its hold and end filled in (the analyser's list holds the same).
+    Sent when the next movement's onset ends the hold, and once more for the same rep when
+    that movement turns out a rep whose path shows it began earlier (the later one wins).
     """
 
     t_s: float

@@ -221,6 +221,7 @@ class _Hold:
     base_mm: tuple[float, float]
     settled: bool = False
     weight_n: float | None = None
+    fz_back: bool = False
 
 
 def _history_ring(keep: int) -> SampleRing:
@@ -686,6 +687,11 @@ class HingeAnalyser:
             base = self.baseline_mm
             ref_x, ref_y = base if base is not None else (float(x_lp[0]), float(y_lp[0]))
         dist = np.hypot(x_lp - ref_x, y_lp - ref_y)
+        base = self.baseline_mm
+        if self.state == HingeState.HOLDING and self._hold is not None and base is not None:
+            # Letting go of a lean at the top moves the CoP from the top position back to
+            # the standing one (up to 30 mm): still standing, not a movement.
+            dist = np.minimum(dist, np.hypot(x_lp - base[0], y_lp - base[1]))
         if self.state == HingeState.HOLDING and self._hold is not None:
             # The velocity proxy rings for a moment after an ascent: not a new descent. On
             # a plate whose cells' gains differ the same person weighs a little more or less
@@ -699,22 +705,33 @@ class HingeAnalyser:
         else:
             falling = self._velocity_m_s(lo, hi) < -ONSET_V_M_S
         far = dist > ONSET_COP_MM
-        leave = dist > self.thresholds.hold_band_mm
+        swing = np.abs(fz_lp / w_n - 1.0) > ONSET_FZ_FRACTION
         hold = self._hold if self.state == HingeState.HOLDING else None
         top_due = -1
+        back = -1
+        if hold is not None and not hold.fz_back:
+            # The lockout is found while the force still recovers from the ascent's
+            # braking (a 6 Hz muscle low-pass and the analysis filter smear it over
+            # ~0.2 s): a force swing is a new movement only once the force has been back.
+            back = _first_true(~swing)
+            swing[: back if back >= 0 else swing.size] = False
         if hold is not None and not hold.settled:
             t_span = h.span("t", lo, hi)
             settling = t_span < hold.lockout_s + TOP_WINDOW_S
             far &= ~settling
-            leave &= ~settling
             top_due = _first_true(~settling)
-        onset = falling | (np.abs(fz_lp / w_n - 1.0) > ONSET_FZ_FRACTION) | far
+        onset = falling | swing | far
         if hold is not None:
-            j = _first_true(off | onset | leave)
+            # The hold is the time standing at the top, leaning or not (issue 10): it
+            # ends with the next movement, not when sway or a lean let go moves the CoP.
+            j = _first_true(off | onset)
             if top_due >= 0 and (j < 0 or top_due <= j):
                 # The first second of the hold is over: the top position is known.
+                hold.fz_back |= 0 <= back < top_due
                 self._settle_top(lo + top_due)
                 return lo + top_due
+            if j < 0:
+                hold.fz_back |= back >= 0
         else:
             j = _first_true(off | onset)
         if j < 0:
@@ -724,9 +741,6 @@ class HingeAnalyser:
             self._settle_top(g)
         if self.state == HingeState.HOLDING:
             self._end_hold(g, by_onset=bool(onset[j]) and not bool(off[j]))
-            if not (off[j] or onset[j]):
-                self.state = HingeState.STANDING
-                return g + 1
         if off[j]:
             self._step_off(g)
             return g + 1
@@ -1120,6 +1134,7 @@ class HingeAnalyser:
             self._weight_n = after_n
         self.reps.append(rep)
         self._set_reps += 1
+        self._revise_previous_hold(rep, rep_state.trigger, float(t[-1]))
         self._events.append(RepCompleted(rep, float(t[-1])))
         lock_sel = t >= rep.lockout_s - 0.1
         self._hold = _Hold(
@@ -1157,6 +1172,25 @@ class HingeAnalyser:
                 self.reps[k] = rep
                 self._events.append(LockoutMeasured(t_g, rep))
                 break
+
+    def _revise_previous_hold(self, rep: Rep, trigger: int, t_s: float) -> None:
+        """End the previous hold where ``rep`` began, if ``rep``'s onset ended it.
+
+        The onset of a descent is found 0.1-0.8 s after it begins (later the slower it
+        is); the rep's path shows when it began, so the hold, the time standing at the
+        top until the next movement, ends there.
+        """
+        k = len(self.reps) - 2
+        if k < 0:
+            return
+        prev = self.reps[k]
+        if prev.lockout_hold_s is None or prev.end_s != self._t(trigger):
+            return
+        if not prev.lockout_s < rep.start_s < prev.end_s:
+            return
+        prev = replace(prev, end_s=rep.start_s, lockout_hold_s=rep.start_s - prev.lockout_s)
+        self.reps[k] = prev
+        self._events.append(HoldUpdated(t_s, prev.index, prev.lockout_hold_s, prev))
 
     def _end_hold(self, g: int, by_onset: bool = False) -> None:
         hold = self._hold

@@ -97,16 +97,12 @@ class Thresholds:
         Left/right asymmetry index of the lateral shift (%) above which it is flagged.
     min_depth_m : float
         Smallest centre-of-mass drop counted as a hinge rep (m).
-    hold_band_mm : float
-        The lockout hold lasts while the CoP stays within this distance (mm) of its
-        lockout position and no new movement starts.
     """
 
     lateral_shift_min_mm: float = 10.0
     backward_lean_mm: float = 8.0
     asymmetry_flag_pct: float = 15.0
     min_depth_m: float = 0.05
-    hold_band_mm: float = 8.0
 
     def to_dict(self) -> dict[str, float]:
         """JSON-ready form."""

@@ -59,6 +59,11 @@ GOOD_SHIFT_MM = (18.0, 40.0)
 NO_SHIFT_MM = (-12.0, 3.0)
 GOOD_LOCK_AP_MM = (-3.5, 3.5)
 LEAN_LOCK_AP_MM = (-30.0, -13.0)
+# Vertical force noise standing (fraction of the weight, rms) and its band: 0.3 % over
+# 1-10 Hz moves the centre of mass 0.3 mm rms (the old 0.15-3.6 Hz band, 1/f, moved it
+# 11 mm: a person bobbing, not standing).
+TREMOR_FRACTION = 0.003
+TREMOR_BAND_HZ = (1.0, 10.0)
 # Default geometry the analyser also assumes (analysis.stance), with a personal scatter.
 HEEL_Y_MM = {"bilateral": -130.0, "kickstand-left": -60.0, "kickstand-right": -60.0}
 KICKSTANDS = ("kickstand-left", "kickstand-right")
@@ -80,8 +85,13 @@ class PeopleRep:
         Descent begins; middle of the lowest position (of the set-down, with a bell put on
         the floor); standing tall again.
     hold_end_s : float
-        The person relaxes out of the lockout (the next movement begins); the hold is
-        ``hold_end_s - lockout_s``, leaning or not.
+        The next movement begins (the next descent, re-placing the feet or stepping off):
+        the hold is ``hold_end_s - lockout_s``, the time standing at the top, leaning or
+        not (issue 10).
+    relax_s : float
+        The person relaxes out of the lockout: a lean is let go over the next 0.5 s (the
+        lockout's own AP offset likewise); standing at the top goes on until
+        ``hold_end_s``.
     stance : str
         Stance of the rep.
     faults : frozenset[str]
@@ -115,6 +125,7 @@ class PeopleRep:
     bottom_s: float
     lockout_s: float
     hold_end_s: float
+    relax_s: float
     stance: str
     faults: frozenset[str]
     profile: str
@@ -276,11 +287,22 @@ def _progress(u: np.ndarray, profile: str, warp: float, stall: float) -> np.ndar
 
 
 class _Sway:
-    """Sum of random sinusoids with a 1/f-like amplitude spectrum, scaled to an rms."""
+    """Sum of random sinusoids with a 1/f-like amplitude spectrum, scaled to an rms.
 
-    def __init__(self, rng: np.random.Generator, rms_mm: float, n: int = 24) -> None:
-        self.f_hz = np.exp(rng.uniform(np.log(0.05), np.log(1.2), n))
-        amp = 1.0 / np.sqrt(self.f_hz)
+    Postural sway by default (0.05-1.2 Hz); ``band_hz`` and ``slope`` (the amplitude goes
+    as f ** -slope) give other noises.
+    """
+
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        rms_mm: float,
+        n: int = 24,
+        band_hz: tuple[float, float] = (0.05, 1.2),
+        slope: float = 0.5,
+    ) -> None:
+        self.f_hz = np.exp(rng.uniform(np.log(band_hz[0]), np.log(band_hz[1]), n))
+        amp = self.f_hz**-slope
         self.amp = amp * rms_mm / np.sqrt(0.5 * np.sum(amp**2))
         self.phase = rng.uniform(0.0, 2.0 * np.pi, n)
 
@@ -545,7 +567,10 @@ class _Builder:
         reach = t0 + descent
         leave = reach + dwell
         lockout = leave + ascent
-        hold_end = lockout + hold
+        relax = lockout + hold
+        # Letting go of the lockout moves the CoP a few mm (a lean 13-30 mm) while the
+        # person stays standing tall: the hold lasts until the next movement.
+        hold_end = relax + 0.5 + rest
         self.profile_segments.append((t0, reach, profile, warp_d, stall_d, -depth, 0.0))
         self.profile_segments.append((leave, lockout, profile, warp_a, stall_a, 0.0, -depth))
 
@@ -601,16 +626,17 @@ class _Builder:
             onset = a - lockout
             self.move("y", leave, lockout, g["y"])
             self.move("lean", a, a + settle, lock_ap)
-            self.move("lean", hold_end, hold_end + 0.5, 0.0)
+            self.move("lean", relax, relax + 0.5, 0.0)
         else:
             self.move("y", leave, lockout, g["y"] + lock_ap)
-            self.move("y", hold_end, hold_end + 0.5, g["y"])
+            self.move("y", relax, relax + 0.5, g["y"])
         self.reps.append(
             PeopleRep(
                 start_s=t0,
                 bottom_s=mid,
                 lockout_s=lockout,
                 hold_end_s=hold_end,
+                relax_s=relax,
                 stance=stance,
                 faults=frozenset(faults),
                 profile=profile,
@@ -628,7 +654,7 @@ class _Builder:
                 back_unload=unload,
             )
         )
-        self.t = hold_end + 0.5 + rest
+        self.t = hold_end
 
     def com_height(self, t: np.ndarray) -> np.ndarray:
         z = np.zeros_like(t)
@@ -709,12 +735,15 @@ def make_person(plan: PersonPlan, seed: int = 0) -> PeopleRecording:
     bell = np.clip(paths["bell"], 0.0, 1.0)
     mass = plan.body_mass_kg + load * bell
     sway_x, sway_y = _Sway(rng, plan.sway_mm), _Sway(rng, plan.sway_mm)
-    tremor = _Sway(rng, 0.003)
+    # Standing still, the vertical force varies mostly with the heartbeat's recoil (the
+    # ballistocardiogram, 1-10 Hz), a few tenths of a per cent of the weight, while the
+    # centre of mass stays within a millimetre (docs/analysis-methods.md, "people model").
+    tremor = _Sway(rng, TREMOR_FRACTION, band_hz=TREMOR_BAND_HZ, slope=0.0)
     presence = paths["on"]
     fz = (
         mass
         * (G_M_S2 * presence + acc * np.clip(presence, 0.0, 1.0))
-        * (1.0 + tremor.at(t * 3.0) * np.clip(presence, 0.0, 1.0))
+        * (1.0 + tremor.at(t) * np.clip(presence, 0.0, 1.0))
     )
     fz = np.where(presence > 1e-4, np.maximum(fz, 0.0), 0.0)
     x = paths["x"] + sway_x.at(t)

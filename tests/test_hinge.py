@@ -49,7 +49,8 @@ def test_events_in_order_and_states() -> None:
     assert kinds[0] == "BodyMassMeasured"
     assert kinds.count("RepStarted") == 2
     assert kinds.count("RepCompleted") == 2
-    assert kinds.count("HoldUpdated") == 2
+    # Each hold ends at the next onset; the first is revised to where rep 2's path began.
+    assert kinds.count("HoldUpdated") == 3
     first = kinds.index("RepStarted")
     assert kinds[first : first + 4] == [
         "RepStarted",
@@ -64,7 +65,12 @@ def test_events_in_order_and_states() -> None:
     done = [e for e in events if isinstance(e, RepCompleted)]
     assert done[0].rep.lockout_hold_s is None  # not known yet when emitted
     holds = [e for e in events if isinstance(e, HoldUpdated)]
-    assert an.reps[0].lockout_hold_s == pytest.approx(holds[0].hold_s)
+    last = {h.index: h for h in holds}
+    for rep in an.reps:
+        assert rep.lockout_hold_s == pytest.approx(last[rep.index].hold_s)
+    assert holds[1].index == 0
+    assert holds[1].hold_s < holds[0].hold_s
+    assert an.reps[0].end_s == pytest.approx(an.reps[1].start_s)
     assert an.state in ("standing", "holding")
 
 

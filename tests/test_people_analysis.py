@@ -256,3 +256,60 @@ def test_streaming_equals_offline_with_a_bell_picked_up_and_put_down() -> None:
     analyse_series(series, StanceTimeline(setup, (), "told"), analyser=offline)
     assert len(live.reps) == 3
     assert live.reps == offline.reps
+
+
+@pytest.mark.parametrize(("seed", "rate_hz"), [(8101, 10), (8102, 1000)])
+def test_the_hold_is_the_time_standing_at_the_top_until_the_next_movement(
+    seed: int, rate_hz: int
+) -> None:
+    # Strong sway (5 mm rms) and leans let go during the hold: neither ends it, the next
+    # descent (or stepping off) does.
+    plan = PersonPlan(
+        stances=("bilateral", "kickstand-right"),
+        profile="minjerk",
+        tempo="medium",
+        fault_rate=0.6,
+        lean_onset="at",
+        sway_mm=5.0,
+        n_reps=5,
+    )
+    played = people_table.play(_case(plan, seed=seed, rate_hz=rate_hz))
+    reps = analyse_series(played.series, played.told)
+    errors_s = []
+    for truth, rep in people_table._match(played.reps, reps):
+        assert rep is not None
+        assert rep.lockout_hold_s is not None
+        errors_s.append(rep.lockout_hold_s - truth.hold_s)
+    errors_s = np.abs(errors_s)
+    assert any("backward_lean" in t.faults for t in played.reps)
+    # The onset of the next descent is found 0.1-0.4 s after it begins.
+    assert np.median(errors_s) < 0.4
+    assert errors_s.max() < 0.8
+
+
+def test_a_slow_descent_found_late_still_ends_the_hold_where_it_began() -> None:
+    # A slow descent's onset shows 0.3-0.8 s after it begins; the rep's own path says when
+    # it began, and the hold before it ends there.
+    plan = PersonPlan(
+        stances=("kickstand-left",),
+        profile="minjerk",
+        tempo="slow",
+        fault_rate=0.3,
+        sway_mm=3.0,
+        n_reps=5,
+    )
+    played = people_table.play(_case(plan, seed=8103, rate_hz=80))
+    reps = analyse_series(played.series, played.told)
+    pairs = people_table._match(played.reps, reps)
+    # The holds that end with the next rep (the last ends by stepping off; on this seed its
+    # lockout is found 0.5 s early, mid-ascent, and the rest of the ascent ends its hold:
+    # docs/analysis-methods.md, section 9).
+    errors_s = [
+        abs(rep.lockout_hold_s - truth.hold_s)
+        for truth, rep in pairs[:-1]
+        if rep is not None and rep.lockout_hold_s is not None
+    ]
+    assert len(errors_s) == 4
+    assert np.median(errors_s) < 0.25
+    # A slow descent's start and a slow ascent's lockout are each uncertain by ~0.3 s.
+    assert max(errors_s) < 0.8
