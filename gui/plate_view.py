@@ -356,6 +356,8 @@ class PlateView(QtWidgets.QWidget):
 
     def set_readout(self, weight_kg: float, percent_bw: float | None, zone: str) -> None:
         """Update the weight, % body weight and zone labels (only when their text changes)."""
+        if round(weight_kg, 1) == 0.0:
+            weight_kg = 0.0  # an empty plate's noise reads "0.0 kg", not "-0.0 kg"
         text = "-- kg" if weight_kg != weight_kg else f"{weight_kg:5.1f} kg"
         percent = "" if percent_bw is None else f"{percent_bw:4.0f} % body weight"
         if (text, percent) != self._last_weight_text:

@@ -45,7 +45,8 @@ def status_line(r: LiveReadout) -> str:
     """One line: state, rate, drops, CRC errors, weight, zone, reps."""
     st = r.status
     rate = "--- Hz" if math.isnan(st.rate_hz) else f"{st.rate_hz:5.1f} Hz"
-    weight = "  --.- kg" if math.isnan(r.weight_kg) else f"{r.weight_kg:6.1f} kg"
+    kg = 0.0 if round(r.weight_kg, 1) == 0.0 else r.weight_kg  # never "-0.0 kg"
+    weight = "  --.- kg" if math.isnan(r.weight_kg) else f"{kg:6.1f} kg"
     pbw = r.percent_body_weight
     pbw_text = f" ({pbw:3.0f} % BW)" if pbw is not None else ""
     sim = " SIMULATED" if st.simulated else ""

@@ -383,3 +383,14 @@ def test_terminal_redraws_in_place_on_a_tty():
     text = buf.getvalue()
     assert "\x1b[F" in text
     assert "\x1b[2K" in text
+
+
+def test_an_empty_plate_reads_zero_not_minus_zero(qtbot) -> None:
+    from gui.plate_view import PlateView
+
+    view = PlateView()
+    qtbot.addWidget(view)
+    view.set_readout(-0.04, None, "off")  # a tared empty plate's noise
+    assert view.weight_label.text().strip() == "0.0 kg"
+    view.set_readout(-0.3, None, "off")  # a real drift below the tare is still shown
+    assert view.weight_label.text().strip() == "-0.3 kg"
