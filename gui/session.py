@@ -159,6 +159,7 @@ class StillJob:
     kind: str  # "tare" | "weigh-in"
     started_s: float
     automatic: bool = False
+    said: str = ""  # what it last told the person (said once, not over every other message)
 
 
 @dataclass
@@ -718,7 +719,10 @@ class LiveSession:
                 if job.automatic
                 else "tare: is the plate empty? take everything off it and keep it still..."
             )
-        if self.message != text:
+        if job.said != text:
+            # Once per reason: said on every block it would hide every later message (a
+            # recording stopped while the tare waits showed no "saved").
+            job.said = text
             self.message = text
         if job.automatic:
             # Never zero a person: go on without a tare and say how to make one.

@@ -112,6 +112,23 @@ def test_tare_and_weigh_in_on_request() -> None:
         session.stop()
 
 
+def test_a_waiting_tare_says_so_once_and_leaves_later_messages_shown() -> None:
+    session = LiveSession(virtual_plate_url("quiet-stance", 80, seed=12, speed=2.0))
+    session.start()
+    try:
+        _run_until(session, lambda: session.analyser.state == "standing", 30.0)
+        session.request_tare()
+        _run_until(session, lambda: "someone is on the plate" in (session.message or ""), 10.0)
+        session.message = "saved s.h5"  # as stopping a recording says, while the tare waits
+        _run_until(session, lambda: session.status.samples > 0, 1.0)
+        time.sleep(1.0)  # 40 blocks at 2x: each used to say the tare's sentence again
+        session.poll()
+        assert session.job is not None  # still waiting for the person to step off
+        assert session.message == "saved s.h5"
+    finally:
+        session.stop()
+
+
 def test_stance_keys_reach_the_analyser_and_the_file(tmp_path: Path) -> None:
     session = LiveSession(virtual_plate_url("quiet-stance", 80, seed=9, speed=2.0))
     session.start()
