@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.drill_review import RecordedDrill, recorded_drill
+from analysis.drill_review import RecordedDrill, recorded_drills
 from analysis.drills import side_names
 from analysis.report import FileReport, SessionReport
 from analysis.review import (
@@ -610,34 +610,36 @@ def _drill_trials_table(drill: RecordedDrill) -> str:
 
 
 def drill_section(files: list[FileReport]) -> str:
-    """The report's drill part: each drill file's scores, sides, trials and plots.
+    """The report's drill part: each drill's scores, sides, trials and plots.
 
-    Returns '' when no file is a drill.
+    A file holding a sequence of drills gives one part per drill, in order. Returns ''
+    when no file is a drill.
     """
     parts = []
     for f in files:
         if f.series is None:
             continue
         try:
-            drill = recorded_drill(f.series)
+            drills = recorded_drills(f.series)
         except MidfootError as exc:
             parts.append(f'<p class="warn">{_e(Path(f.file).name)}: {_e(exc)}</p>')
             continue
-        if drill is None:
-            continue
-        state = "" if drill.result.completed else " (stopped early)"
-        heads = "".join(f"<li>{_e(line)}</li>" for line in drill.result.headlines())
-        figures = drill_trace_svg(f.series, drill)
-        if drill.drill == "limits":
-            figures += limits_polar_svg(drill)
-        parts.append(
-            f'<section class="drill"><h3>{_e(Path(f.file).name)}: {_e(drill.drill)} drill '
-            f"({_e(drill.settings.level)}){_e(state)}</h3>"
-            f'<ul class="cues">{heads}</ul>{_drill_scores_table(drill)}'
-            f"<h4>Each trial</h4>{_drill_trials_table(drill)}"
-            f'<div class="sides">{figures}</div>'
-            f"<p>{_e(drill.source_text().capitalize())}; methods: docs/drills.md.</p></section>"
-        )
+        for k, drill in enumerate(drills):
+            state = "" if drill.result.completed else " (stopped early)"
+            which = f" {k + 1} of {len(drills)}" if len(drills) > 1 else ""
+            heads = "".join(f"<li>{_e(line)}</li>" for line in drill.result.headlines())
+            figures = drill_trace_svg(f.series, drill)
+            if drill.drill == "limits":
+                figures += limits_polar_svg(drill)
+            parts.append(
+                f'<section class="drill"><h3>{_e(Path(f.file).name)}{_e(which)}: '
+                f"{_e(drill.drill)} drill ({_e(drill.settings.level)}){_e(state)}</h3>"
+                f'<ul class="cues">{heads}</ul>{_drill_scores_table(drill)}'
+                f"<h4>Each trial</h4>{_drill_trials_table(drill)}"
+                f'<div class="sides">{figures}</div>'
+                f"<p>{_e(drill.source_text().capitalize())}; methods: docs/drills.md.</p>"
+                "</section>"
+            )
     if not parts:
         return ""
     return "<h2>Drills</h2>" + "".join(parts)

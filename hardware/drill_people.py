@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from analysis.drills import (
+    BASELINE_S,
     DRILL_NAMES,
     PERSON_MIN_KG,
     SETTLE_S,
@@ -152,10 +154,21 @@ class DrillTruth:
 
 @dataclass(frozen=True, eq=False)
 class DrillPerson:
-    """A drill person: the scenario the virtual plate plays and its truth."""
+    """A drill person: the scenario the virtual plate plays and its truth.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        What the virtual plate plays.
+    truth : DrillTruth
+        The script of the (first) drill.
+    truths : tuple of DrillTruth
+        The script of each drill of a sequence, in order (``truth`` is the first).
+    """
 
     scenario: Scenario
     truth: DrillTruth
+    truths: tuple[DrillTruth, ...] = ()
 
 
 def parse_person_name(name: str) -> tuple[str, str]:
@@ -187,7 +200,7 @@ class _Mover:
 
 def make_drill_person(
     name: str,
-    settings: DrillSettings | None = None,
+    settings: DrillSettings | Sequence[DrillSettings] | None = None,
     *,
     body_mass_kg: float = 75.0,
     seed: int = 0,
@@ -198,9 +211,12 @@ def make_drill_person(
     ----------
     name : str
         ``drill-DRILL-BEHAVIOUR`` (:data:`DRILL_PERSON_NAMES`).
-    settings : DrillSettings, optional
+    settings : DrillSettings or sequence of DrillSettings, optional
         The drill's settings (default: the drill at its medium level); its drill must be the
-        one the name says.
+        one the name says. Several: a sequence, done one after another as
+        :class:`gui.drill_session.DrillSession` runs it (each drill starts
+        :data:`analysis.drills.SETTLE_S` after the one before it ended); the name says the
+        first.
     body_mass_kg : float
         The person's mass.
     seed : int
@@ -212,9 +228,13 @@ def make_drill_person(
         Unknown name, or settings of another drill.
     """
     drill, how = parse_person_name(name)
-    settings = (settings or DrillSettings(drill)).resolved()
-    if settings.drill != drill:
-        raise ValueError(f"{name} does the {drill} drill, not {settings.drill}")
+    if settings is None:
+        settings = DrillSettings(drill)
+    sequence = [s.resolved() for s in
+                ([settings] if isinstance(settings, DrillSettings) else settings)]
+    if not sequence or sequence[0].drill != drill:
+        first = sequence[0].drill if sequence else "no"
+        raise ValueError(f"{name} does the {drill} drill first, not {first}")
     if not 20.0 <= body_mass_kg <= 250.0:
         raise ValueError("body_mass_kg must be between 20 and 250")
     b = behaviour(how)
@@ -230,8 +250,44 @@ def make_drill_person(
     paths = script.paths()
     grid = np.arange(0.0, STEP_ON_S + 1.0, 1e-4)
     on = np.flatnonzero(paths["presence"].value(grid) * body_mass_kg >= PERSON_MIN_KG)
-    start = float(grid[on[0]]) + SETTLE_S
+    first_start = float(grid[on[0]]) + SETTLE_S
     mover = _Mover(script)
+    truths = []
+    start = first_start
+    for settings in sequence:
+        truths.append(_do_drill(mover, settings, b, start, x0, y0, rng, name))
+        # The next drill of a sequence starts once the person has stood SETTLE_S again.
+        start += drill_plan(settings)[-1].t1_s + SETTLE_S
+    plan_end = start - SETTLE_S
+    end = plan_end + 1.5
+    script.move("presence", end, end + 0.4, 0.0)
+    duration = end + 1.5
+    sway = make_sway(duration + 1.0, rng, ml_rms_mm=2.0, ap_rms_mm=2.5)
+    scenario = Scenario(
+        name=name,
+        duration_s=duration,
+        stance="bilateral",
+        foot_length_mm=DEFAULT_FOOT_LENGTH_MM,
+        heel_y_mm=HEEL_Y_MM,
+        stance_width_mm=DEFAULT_STANCE_WIDTH_MM,
+        body_mass_kg=float(body_mass_kg),
+        reps=[],
+        back_foot_fraction=0.0,
+        load_kg=0.0,
+        set_down=False,
+        seed=int(seed),
+        sets=(),
+        still_windows_s=((first_start, first_start + BASELINE_S),),
+        on_plate_s=(STEP_ON_S, end + 0.4),
+        calibration=None,
+        motion=PersonMotion(paths=script.paths(), sway=sway),
+    )
+    return DrillPerson(scenario=scenario, truth=truths[0], truths=tuple(truths))
+
+
+def _do_drill(mover: _Mover, settings: DrillSettings, b: Behaviour, start: float, x0: float,
+              y0: float, rng: np.random.Generator, name: str) -> DrillTruth:
+    """Script one drill from ``start`` (scenario s) and return its truth."""
     plan = drill_plan(settings)
     reach = dict(REACH_MM)
     if settings.range_given:
@@ -265,32 +321,8 @@ def make_drill_person(
             trials.append(_lean(mover, x0, y0, phase, t0, reach, b))
         elif phase.kind == "weight":
             trials.append(_weight(mover, y0, phase, t0, t1, b))
-    end = start + plan[-1].t1_s + 1.5
-    script.move("presence", end, end + 0.4, 0.0)
-    duration = end + 1.5
-    sway = make_sway(duration + 1.0, rng, ml_rms_mm=2.0, ap_rms_mm=2.5)
-    scenario = Scenario(
-        name=name,
-        duration_s=duration,
-        stance="bilateral",
-        foot_length_mm=DEFAULT_FOOT_LENGTH_MM,
-        heel_y_mm=HEEL_Y_MM,
-        stance_width_mm=DEFAULT_STANCE_WIDTH_MM,
-        body_mass_kg=float(body_mass_kg),
-        reps=[],
-        back_foot_fraction=0.0,
-        load_kg=0.0,
-        set_down=False,
-        seed=int(seed),
-        sets=(),
-        still_windows_s=((start, start + plan[0].t1_s),),
-        on_plate_s=(STEP_ON_S, end + 0.4),
-        calibration=None,
-        motion=PersonMotion(paths=script.paths(), sway=sway),
-    )
-    truth = DrillTruth(name=name, settings=settings, behaviour=b, start_s=start,
-                       baseline_mm=(x0, y0), reach_mm=reach, trials=tuple(trials))
-    return DrillPerson(scenario=scenario, truth=truth)
+    return DrillTruth(name=name, settings=settings, behaviour=b, start_s=start,
+                      baseline_mm=(x0, y0), reach_mm=reach, trials=tuple(trials))
 
 
 def _lateral_trial(mover: _Mover, point, phase: Phase, t0: float, s: DrillSettings,

@@ -22,7 +22,8 @@ t0_us      0         device micros() at start-up (near 4294967295 to exercise th
 glitch     0.0001    probability that a conversion reads all ones
 plate      (preset)  plate preset name (hardware/plates)
 unplug     (none)    START:DURATION, plate seconds: the USB cable is out for DURATION s
-drill      (medium)  a drill person's drill settings (``DrillSettings.to_text``)
+drill      (medium)  a drill person's drill settings (``DrillSettings.to_text``); ``;``
+                     between the drills of a sequence
 ========== ========= =====================================================================
 
 One URL is one physical plate for the whole process (a registry keyed by the URL): closing
@@ -245,9 +246,11 @@ def _drill_person_scenario(settings: SimSettings) -> object:
 
     drill, _, _ = settings.scenario.removeprefix("drill-").partition("-")
     text = settings.drill or f"drill={drill}"
+    # A sequence of drills: each one's settings, separated by ";".
+    sequence = [DrillSettings.from_text(part) for part in text.split(";") if part.strip()]
     person = make_drill_person(
         settings.scenario,
-        DrillSettings.from_text(text),
+        sequence,
         body_mass_kg=settings.mass_kg if settings.mass_kg is not None else 75.0,
         seed=settings.seed,
     )

@@ -22,17 +22,23 @@ DRILLS = {
     "rhythmic": ("perfect", ["--pace", "2", "1", "--cycles", "2", "--speed", "4"]),
     "limits": ("perfect", ["--speed", "4"]),
     "weight": ("weak-left", ["--seconds", "8", "--speed", "4"]),
+    # A sequence: drills joined by "+" run one after another into one file.
+    "lateral+rhythmic": ("late", ["--targets", "2", "--pace", "2", "--cycles", "2",
+                                  "--speed", "4"]),
 }
 
 
 @dataclass(frozen=True)
 class RecordedDrillFile:
-    """One recorded drill: its file, the person and the live drill's result (JSON)."""
+    """One recorded drill: its file, the person and the live drill's result (JSON).
+
+    A sequence's ``live`` is the list of its drills' results, in order.
+    """
 
     drill: str
     person: str
     path: Path
-    live: dict
+    live: dict | list
 
 
 def record_drills(
@@ -42,9 +48,9 @@ def record_drills(
     running = {}
     for name in names:
         person, flags = DRILLS[name]
-        path = folder / f"{name}-{person}.h5"
+        path = folder / f"{name.replace('+', '-')}-{person}.h5"
         running[name] = (person, path, subprocess.Popen(
-            [sys.executable, "-m", "gui.cli", "drill", name, "--terminal", "--json",
+            [sys.executable, "-m", "gui.cli", "drill", *name.split("+"), "--terminal", "--json",
              "--person", person, "--seed", "3", "--record", str(path), *flags],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         ))

@@ -205,6 +205,21 @@ def test_a_report_of_reps_and_a_drill_has_both(sessions: list[Path], drill_files
     assert html.count('<section class="drill">') == 1
 
 
+def test_a_sequence_file_reports_each_of_its_drills(drill_files) -> None:
+    from analysis.drill_review import DrillTrialRow
+
+    rec = drill_files["lateral+rhythmic"]
+    html = report_html(analyse_files([rec.path]))
+    assert html.count('<section class="drill">') == 2
+    assert html.count('class="drill-trace"') == 2
+    assert f"{rec.path.name} 1 of 2: lateral drill" in html
+    assert f"{rec.path.name} 2 of 2: rhythmic drill" in html
+    for live in rec.live:
+        for trial in live["trials"]:
+            for cell in DrillTrialRow(live["drill"], trial).cells().values():
+                assert f">{cell}</td>" in html
+
+
 def test_chromium_renders_the_drill_section(drill_files, tmp_path: Path) -> None:
     exe = _chromium()
     out = tmp_path / "drills.html"
