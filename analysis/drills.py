@@ -1562,6 +1562,73 @@ def trial_text(drill: str, label: str, s: dict[str, Any]) -> str:
             f"{_fmt(s.get('time_in_band_pct'), '{:.0f} %')}")
 
 
+# -- the main scores across sessions --------------------------------------------------------
+
+# The scores a drill's history follows, per side: (drill, trial score, label, unit, scale).
+# A trial's side is its label (lateral and limits: left / right); each trial is one value,
+# so the athlete's trial-to-trial noise (analysis/athlete_history.py) comes with it.
+HISTORY_SCORES = (
+    ("lateral", "time_to_target_s", "time to target", "s", 1.0),
+    ("lateral", "reaction_time_s", "reaction time", "s", 1.0),
+    ("lateral", "success", "targets held", "%", 100.0),
+    ("limits", "maximum_excursion_pct", "maximum excursion", "%", 1.0),
+)
+
+
+@dataclass(frozen=True)
+class HistoryScore:
+    """One trial's value of a score a drill's history follows.
+
+    Attributes
+    ----------
+    key : str
+        ``drill:DRILL:SCORE:SIDE`` (``drill:lateral:time_to_target_s:left``).
+    label : str
+        In words (``lateral time to target, left``).
+    unit : str
+        ``s`` or ``%``.
+    drill, score, side : str
+        What it is a value of.
+    value : float
+        The trial's value (a held target 100 %, a missed one 0 %).
+    """
+
+    key: str
+    label: str
+    unit: str
+    drill: str
+    score: str
+    side: str
+    value: float
+
+
+def history_scores(result: dict[str, Any]) -> list[HistoryScore]:
+    """The per-side trial values of a drill result (:meth:`DrillResult.to_dict`) to follow.
+
+    Trials without a value (a target never reached has no time to target) are left out,
+    as the drill's own per-side means leave them out.
+    """
+    drill = str(result.get("drill", ""))
+    out = []
+    for trial in result.get("trials") or []:
+        side = str(trial.get("label", ""))
+        if side not in ("left", "right"):
+            continue
+        for name, score, label, unit, scale in HISTORY_SCORES:
+            if name != drill:
+                continue
+            value = trial.get(score)
+            if isinstance(value, bool):
+                value = float(value)
+            if not isinstance(value, int | float) or not math.isfinite(value):
+                continue
+            out.append(HistoryScore(
+                key=f"drill:{drill}:{score}:{side}", label=f"{drill} {label}, {side}",
+                unit=unit, drill=drill, score=score, side=side, value=scale * float(value),
+            ))
+    return out
+
+
 # -- a whole recorded series ------------------------------------------------------------------
 
 
