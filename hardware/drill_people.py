@@ -25,6 +25,7 @@ drill's settings in its ``drill`` parameter (``DrillSettings.to_text``), e.g.
 from __future__ import annotations
 
 import math
+import threading
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from analysis.drills import (
     drill_plan,
 )
 from analysis.stance import DEFAULT_FOOT_LENGTH_MM, DEFAULT_STANCE_WIDTH_MM
+from daq.events import DrillStarted
 from hardware.person import MotionScript, PersonMotion, make_sway
 from hardware.scenarios import Scenario
 
@@ -53,6 +55,9 @@ BASELINE_Y_MM = HEEL_Y_MM + 0.45 * DEFAULT_FOOT_LENGTH_MM
 REACH_MM = {"left": 90.0, "right": 90.0, "backward": 45.0, "forward": 70.0}
 SWAY_GAIN = 0.5  # someone concentrating on a target sways less than in quiet standing
 RETURN_S = 0.8
+# How much later than scripted a drill watched on a screen may start (a looping plate's
+# scenario is this much longer).
+SCREEN_WAIT_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -164,11 +169,79 @@ class DrillPerson:
         The script of the (first) drill.
     truths : tuple of DrillTruth
         The script of each drill of a sequence, in order (``truth`` is the first).
+    screen : DrillScreen or None
+        The screen the person watches (None: they follow their script's timeline).
     """
 
     scenario: Scenario
     truth: DrillTruth
     truths: tuple[DrillTruth, ...] = ()
+    screen: DrillScreen | None = None
+
+
+class DrillScreen:
+    """What a drill shows, as the person in front of it sees it.
+
+    A real person starts the drill when the screen says so, however late the drill found
+    its start (it waits for the start-up tare, and on a busy machine that can take a few
+    blocks). A drill person given a screen does the same: until the screen shows the
+    drill's start they stand as they stood when the script expected it, then their script
+    runs from the start shown (:meth:`script_s`). The drill's own session reports what it
+    shows through :meth:`see` (``DrillSession.watchers``).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.start_s = math.nan  # plate time the (first) drill started at, as shown
+
+    def see(self, event: object) -> None:
+        """Take one drill event as shown (only the first drill's start matters)."""
+        if isinstance(event, DrillStarted) and math.isfinite(event.start_s):
+            with self._lock:
+                if not math.isfinite(self.start_s):
+                    self.start_s = float(event.start_s)
+
+    def script_s(self, t_s: np.ndarray, scripted_start_s: float) -> np.ndarray:
+        """The script's time at scenario times ``t_s`` for a drill scripted to start then.
+
+        Before the script's start it is the same; from it on the script waits at its start
+        until the screen shows the drill started, then runs that much later. Later drills
+        of a sequence start from the end of the one before, so one delay holds for all.
+        """
+        t = np.asarray(t_s, dtype=float)
+        with self._lock:
+            shown = self.start_s
+        if not math.isfinite(shown):
+            return np.minimum(t, scripted_start_s)
+        delay = max(shown - scripted_start_s, 0.0)
+        return np.where(t < scripted_start_s, t,
+                        np.maximum(t - delay, scripted_start_s))
+
+
+_SCREENS: dict[str, DrillScreen] = {}
+_SCREENS_LOCK = threading.Lock()
+
+
+def watch_screen(url: str) -> DrillScreen:
+    """The screen the drill person behind ``url`` watches (made on first use).
+
+    Call it before the plate opens: a drill person made for a URL that has a screen waits
+    for the screen; one without a screen follows its script's own timeline.
+    """
+    with _SCREENS_LOCK:
+        return _SCREENS.setdefault(url, DrillScreen())
+
+
+def screen_of(url: str) -> DrillScreen | None:
+    """The screen registered for ``url`` (None: nobody reports what the drill shows)."""
+    with _SCREENS_LOCK:
+        return _SCREENS.get(url)
+
+
+def forget_screen(url: str) -> None:
+    """Drop the screen of ``url`` (its drill ended)."""
+    with _SCREENS_LOCK:
+        _SCREENS.pop(url, None)
 
 
 def parse_person_name(name: str) -> tuple[str, str]:
@@ -204,6 +277,7 @@ def make_drill_person(
     *,
     body_mass_kg: float = 75.0,
     seed: int = 0,
+    screen: DrillScreen | None = None,
 ) -> DrillPerson:
     """A scripted person doing a drill, and the truth of it.
 
@@ -221,6 +295,11 @@ def make_drill_person(
         The person's mass.
     seed : int
         Seed of the sway.
+    screen : DrillScreen, optional
+        The drill's screen: the person starts when it shows the drill started, and reacts
+        to each target from then (the truth's times are the script's, from its own start).
+        Without one they follow their script's timeline from the start the drill would
+        find on an idle machine.
 
     Raises
     ------
@@ -262,6 +341,14 @@ def make_drill_person(
     end = plan_end + 1.5
     script.move("presence", end, end + 0.4, 0.0)
     duration = end + 1.5
+    clock = None
+    if screen is not None:
+        # Room for a drill that starts late (the start-up tare gives up after 8 plate s),
+        # so a looping plate does not start over while the person is still at it.
+        duration += SCREEN_WAIT_S
+
+        def clock(t_s: np.ndarray) -> np.ndarray:
+            return screen.script_s(t_s, first_start)
     sway = make_sway(duration + 1.0, rng, ml_rms_mm=2.0, ap_rms_mm=2.5)
     scenario = Scenario(
         name=name,
@@ -280,9 +367,10 @@ def make_drill_person(
         still_windows_s=((first_start, first_start + BASELINE_S),),
         on_plate_s=(STEP_ON_S, end + 0.4),
         calibration=None,
-        motion=PersonMotion(paths=script.paths(), sway=sway),
+        motion=PersonMotion(paths=script.paths(), sway=sway, clock=clock),
     )
-    return DrillPerson(scenario=scenario, truth=truths[0], truths=tuple(truths))
+    return DrillPerson(scenario=scenario, truth=truths[0], truths=tuple(truths),
+                       screen=screen)
 
 
 def _do_drill(mover: _Mover, settings: DrillSettings, b: Behaviour, start: float, x0: float,

@@ -34,7 +34,7 @@ from gui.cli import CommandParser
 from gui.display import has_display, platform_problem, qt_application
 from gui.drill_session import DrillSession
 from gui.session import STANCES, LiveSession, virtual_plate_url
-from hardware.drill_people import BEHAVIOURS
+from hardware.drill_people import BEHAVIOURS, forget_screen, watch_screen
 
 REFRESH_S = 0.1
 BAR_WIDTH = 41
@@ -206,6 +206,10 @@ def run(argv: list[str]) -> int:
         # Armed before the plate opens, so the file's clock is the drill's.
         session.start_recording(str(args.record))
     drill = DrillSession(session, sequence, stance, feed)
+    if note is not None:
+        # The virtual person watches this drill's screen, as a real one would: they start
+        # when it shows the drill started, however late the start-up tare let it start.
+        drill.watchers.append(watch_screen(url).see)
     info = sys.stderr if args.json else sys.stdout
     session.start()
     try:
@@ -220,6 +224,7 @@ def run(argv: list[str]) -> int:
         path = session.stop_recording() if args.record else None
     finally:
         session.stop()
+        forget_screen(url)
     if args.json:
         # One drill: its result; a sequence: the list of them, in order.
         data = [r.to_dict() for r in results]
