@@ -162,16 +162,25 @@ def test_lateral_perfect_person_recorded_and_rescored_offline(lateral: dict) -> 
     assert _close(offline.to_dict(), result.to_dict())
 
 
-def test_a_drill_that_starts_late_is_followed_and_rescored_as_it_ran(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("drill", "text"), [
+    ("lateral", "drill=lateral,targets=2"),
+    # The rhythmic drill with a given range tracks from its first seconds (no range to
+    # measure first): a late start once showed the target and the cursor out of step.
+    ("rhythmic", "drill=rhythmic,range_left_mm=90,range_right_mm=90,cycle_s=2,cycles=3"),
+])
+def test_a_drill_that_starts_late_is_followed_and_rescored_as_it_ran(
+    tmp_path: Path, drill: str, text: str
+) -> None:
     """A drill that first sees the plate late (a busy machine, a slow start-up tare).
 
     Its person starts when its screen shows the drill started, so the scripted reaction
-    holds; and rescoring the file starts the drill where it started live, so both give
-    the same scores from the same samples (found again from the samples, the start would
-    be where an idle machine would have started: 2 s after the person stepped on).
+    (and tracking lag) holds; and rescoring the file starts the drill where it started
+    live, so both give the same scores from the same samples (found again from the
+    samples, the start would be where an idle machine would have started: 2 s after the
+    person stepped on).
     """
-    settings = DrillSettings.from_text("drill=lateral,targets=2")
-    name = "drill-lateral-late"
+    settings = DrillSettings.from_text(text)
+    name = f"drill-{drill}-late"
     url = virtual_plate_url(name, 80, seed=21, speed=SPEED,
                             extra={"drill": settings.to_text(), "loop": "0"})
     person = make_drill_person(name, settings, seed=21)
@@ -190,14 +199,14 @@ def test_a_drill_that_starts_late_is_followed_and_rescored_as_it_ran(tmp_path: P
             assert time.monotonic() < deadline, "the plate sent nothing"
             session.poll()
             time.sleep(0.02)
-        drill = DrillSession(session, settings)
-        drill.watchers.append(screen.see)
+        live = DrillSession(session, settings)
+        live.watchers.append(screen.see)
         deadline = time.monotonic() + person.scenario.duration_s / SPEED + 30.0
-        while not drill.finished:
+        while not live.finished:
             assert time.monotonic() < deadline, "the drill did not finish in time"
             session.poll()
             time.sleep(0.05)
-        result = drill.finish()
+        result = live.finish()
         session.stop_recording()
     finally:
         session.stop()
@@ -205,11 +214,17 @@ def test_a_drill_that_starts_late_is_followed_and_rescored_as_it_ran(tmp_path: P
     assert session.status.dropped == 0
     assert result.start_s > late_s
     assert screen.start_s == result.start_s
-    late = behaviour("late").reaction_s
-    reactions = [t["reaction_time_s"] for t in result.trials]
-    assert len(reactions) == 2
-    assert all(abs(r - late) < REACTION_TOLERANCE_S for r in reactions), reactions
-    assert result.scores["success"] == 1.0
+    late = behaviour("late")
+    if drill == "lateral":
+        reactions = [t["reaction_time_s"] for t in result.trials]
+        assert len(reactions) == 2
+        assert all(abs(r - late.reaction_s) < REACTION_TOLERANCE_S for r in reactions)
+        assert result.scores["success"] == 1.0
+    else:
+        (pace,) = result.trials
+        assert pace["lag_s"] == pytest.approx(late.lag_s, abs=0.1)
+        assert pace["amplitude_pct"] == pytest.approx(100.0, abs=15.0)
+        assert pace["directional_control_pct"] > 80.0
     recording = read_recording(path)
     stored = [e for e in recording.events if isinstance(e, DrillScored)]
     rescored = score_series(dataclasses.replace(
