@@ -2,8 +2,11 @@
 
 A drill person watches the same screen a real one would: they are built from the drill's
 own plan (:func:`analysis.drills.drill_plan`), step onto the plate at 1 s, and from the
-moment the drill starts (they have stood there :data:`analysis.drills.SETTLE_S`) react to
-each instruction after their reaction time. How they move is their behaviour:
+moment the drill starts react to each instruction after their reaction time. When the
+drill's screen is registered for the plate's URL (:func:`watch_screen`, which
+``midfoot drill`` does), that moment is when the screen shows the drill started, however
+late that is; without one it is when an idle machine would start it (they have stood
+there :data:`analysis.drills.SETTLE_S`). How they move is their behaviour:
 
 ============= ===============================================================================
 perfect       reacts in 0.3 s, moves in 0.8 s straight to the target and holds it
@@ -288,7 +291,7 @@ def make_drill_person(
     settings : DrillSettings or sequence of DrillSettings, optional
         The drill's settings (default: the drill at its medium level); its drill must be the
         one the name says. Several: a sequence, done one after another as
-        :class:`gui.drill_session.DrillSession` runs it (each drill starts
+        the drill session runs it (each drill starts
         :data:`analysis.drills.SETTLE_S` after the one before it ended); the name says the
         first.
     body_mass_kg : float
