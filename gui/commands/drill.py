@@ -106,6 +106,10 @@ def _range_of(args: argparse.Namespace) -> tuple[float, float] | None:
             data = json.loads(Path(args.limits).read_text())
         except (OSError, ValueError) as exc:
             raise MidfootError(f"cannot read {args.limits} as a drill result ({exc})") from None
+        if isinstance(data, list):
+            # A sequence's --json: its limits drill's result.
+            data = next((d for d in data if isinstance(d, dict)
+                         and d.get("drill") == "limits"), None)
         if not isinstance(data, dict):
             raise MidfootError(f"{args.limits} is not a midfoot drill result")
         got = result_from_dict(data).lateral_range_mm()
