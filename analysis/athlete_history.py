@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.drills import history_scores
 from analysis.reps import ASYMMETRY_MIN_SHIFT_MM, FAULT_NAMES
 from daq.errors import MidfootError
 
@@ -323,7 +324,9 @@ def build_history(
     reps : sequence of dict
         ``path``, ``stance``, ``lateral_shift_mm``, ``lockout_hold_s``, ``faults`` per rep.
     scores : sequence of dict
-        ``path``, ``kind``, ``score`` per drill score event.
+        ``path``, ``kind``, ``score`` per drill score event; a ``drill-score`` event's
+        ``data`` holds the drill's ``result``, whose per-side trial scores
+        (:func:`analysis.drills.history_scores`) become metrics ``drill:DRILL:SCORE:SIDE``.
 
     Raises
     ------
@@ -364,6 +367,14 @@ def build_history(
     drill_metrics: dict[str, MetricInfo] = {}
     for score in scores:
         visit = visits.get(day_of.get(str(score["path"]), dt.date.min))
+        result = (score.get("data") or {}).get("result")  # type: ignore[union-attr]
+        if visit is not None and isinstance(result, dict):
+            # A midfoot drill's result: each trial's main scores, per side.
+            for trial in history_scores(result):
+                info = drill_metrics.setdefault(
+                    trial.key, MetricInfo(trial.key, trial.label, trial.unit))
+                _add(visit, info.key, trial.value)
+            continue
         value = _finite(score.get("score"))
         if visit is None or value is None:
             continue

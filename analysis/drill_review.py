@@ -1,7 +1,8 @@
 """A recorded drill, read back: its kind, targets over time, trials and scores (Qt-free).
 
 ``midfoot review`` (gui/review_model.py) and ``midfoot report`` (gui/report_page.py) show a
-drill file through :func:`recorded_drill`: the recording's own typed drill events
+drill file through :func:`recorded_drills` (every drill of the file, a sequence holds
+several): the recording's own typed drill events
 (daq/events.py) give the targets as they were shown and the scores the live drill computed;
 a file without a ``drill-score`` event (the drill was killed, or an older midfoot wrote it)
 is scored again from its samples by :func:`analysis.drills.score_series`, the code the live
@@ -25,7 +26,7 @@ from analysis.drills import (
     DrillResult,
     DrillSettings,
     drill_plan,
-    drill_settings_of,
+    drill_starts,
     recorded_stance,
     result_from_dict,
     score_series,
@@ -288,7 +289,7 @@ def _asymmetry_pct(left: object, right: object) -> float:
     return 100.0 * (float(right) - float(left)) / mean if mean else math.nan
 
 
-def _targets(series: PlateSeries, settings: DrillSettings, stance: StanceSetup,
+def _targets(events: list[object], settings: DrillSettings, stance: StanceSetup,
              result: DrillResult) -> list[DrillTarget]:
     """The targets the drill showed, from its ``drill-shown`` events, on plate axes."""
     axis = settings.axis if settings.drill == "rhythmic" else "ml"
@@ -296,7 +297,7 @@ def _targets(series: PlateSeries, settings: DrillSettings, stance: StanceSetup,
     base = bx if axis == "ml" else by
     plan = {(p.kind, p.index): p for p in drill_plan(settings) if p.scored}
     out: list[DrillTarget] = []
-    for e in series.events:
+    for e in events:
         if not isinstance(e, DrillTargetShown) or (e.phase, e.index) not in plan:
             continue
         common = {"index": e.index, "label": e.label, "shown_s": e.shown_s,
@@ -324,8 +325,8 @@ def _targets(series: PlateSeries, settings: DrillSettings, stance: StanceSetup,
     return sorted(out, key=lambda t: t.shown_s)
 
 
-def recorded_drill(series: PlateSeries) -> RecordedDrill | None:
-    """The drill a recording holds, with its targets and scores (None: no drill in it).
+def recorded_drills(series: PlateSeries) -> list[RecordedDrill]:
+    """Every drill a recording holds, in order, with its targets and scores.
 
     Parameters
     ----------
@@ -334,55 +335,83 @@ def recorded_drill(series: PlateSeries) -> RecordedDrill | None:
 
     Returns
     -------
-    RecordedDrill or None
-        The first drill of the file. Its scores are those stored by the live drill (its
-        ``drill-score`` event), else recomputed from the samples with
-        :func:`analysis.drills.score_series`.
+    list of RecordedDrill
+        One per ``drill-start`` event ([] for a file without drills): a sequence
+        (``midfoot drill lateral rhythmic``) holds several. Each drill's events are those
+        from its start to the next drill's start; its scores are those stored by the live
+        drill (its ``drill-score`` event), else recomputed from its samples with
+        :func:`analysis.drills.score_series` from the start it recorded.
 
     Raises
     ------
     MidfootError
         The file's drill events are damaged (a stored result that is not one).
     """
-    settings = drill_settings_of(series)
-    if settings is None:
-        return None
-    settings = settings.resolved()
+    starts = drill_starts(series)
+    if not starts:
+        return []
     stance = recorded_stance(series)
-    stored = next((e for e in series.events if isinstance(e, DrillScored)
-                   and e.drill == settings.drill), None)
-    if stored is not None and stored.result:
-        result = result_from_dict(dict(stored.result))
-    else:
-        result = score_series(series, settings, stance)
-    shown = {(e.phase, e.index): e for e in series.events if isinstance(e, DrillTargetShown)}
-    rows = []
-    for trial in result.trials:
-        e = shown.get((str(trial.get("kind", "")), int(trial.get("index", -1))))
-        rows.append(DrillTrialRow(settings.drill, trial,
-                                  e.shown_s if e is not None else math.nan,
-                                  e.until_s if e is not None else math.nan))
-    return RecordedDrill(
-        drill=settings.drill, settings=settings, stance=stance, result=result,
-        recorded=stored is not None and bool(stored.result),
-        targets=_targets(series, settings, stance, result), rows=rows,
-    )
+    # Each drill owns the events from its own start event to the next one's.
+    at = [next(i for i, e in enumerate(series.events) if e is started) for started, _ in starts]
+    bounds = [*at[1:], len(series.events)]
+    out = []
+    for k, ((started, settings), i0, i1) in enumerate(zip(starts, at, bounds, strict=True)):
+        settings = settings.resolved()
+        events = series.events[i0:i1]
+        stored = next((e for e in events if isinstance(e, DrillScored)
+                       and e.drill == settings.drill), None)
+        if stored is not None and stored.result:
+            result = result_from_dict(dict(stored.result))
+        else:
+            end_s = float(starts[k + 1][0].start_s) if k + 1 < len(starts) else math.inf
+            start_s = float(started.start_s) if math.isfinite(started.start_s) else None
+            result = score_series(series, settings, stance, start_s=start_s,
+                                  end_s=end_s if math.isfinite(end_s) else math.inf)
+        shown = {(e.phase, e.index): e for e in events if isinstance(e, DrillTargetShown)}
+        rows = []
+        for trial in result.trials:
+            e = shown.get((str(trial.get("kind", "")), int(trial.get("index", -1))))
+            rows.append(DrillTrialRow(settings.drill, trial,
+                                      e.shown_s if e is not None else math.nan,
+                                      e.until_s if e is not None else math.nan))
+        out.append(RecordedDrill(
+            drill=settings.drill, settings=settings, stance=stance, result=result,
+            recorded=stored is not None and bool(stored.result),
+            targets=_targets(events, settings, stance, result), rows=rows,
+        ))
+    return out
 
 
-def read_recorded_drill(path: str | Path) -> RecordedDrill:
-    """The drill recorded in the file at ``path`` (:func:`recorded_drill` of its series).
+def drill_table_columns(drills: list[RecordedDrill]) -> list[tuple[str, str]]:
+    """The (key, heading) columns of one table listing the trials of ``drills``.
+
+    One drill: its own columns. Several: a ``Drill`` column, then each drill's columns
+    in turn, a column the drills share (trial, side) once.
+    """
+    if len(drills) == 1:
+        return list(drills[0].columns)
+    out: list[tuple[str, str]] = [("drill", "Drill")] if drills else []
+    for drill in drills:
+        for key, heading in drill.columns:
+            if all(key != k for k, _ in out):
+                out.append((key, heading))
+    return out
+
+
+def read_recorded_drills(path: str | Path) -> list[RecordedDrill]:
+    """The drills recorded in the file at ``path`` (:func:`recorded_drills` of its series).
 
     Raises
     ------
     MidfootError
         The file cannot be read, or holds no drill.
     """
-    found = recorded_drill(read_recording(path))
-    if found is None:
+    found = recorded_drills(read_recording(path))
+    if not found:
         raise MidfootError(f"{path} holds no drill: record one with `midfoot drill NAME "
                            "--record FILE`")
     return found
 
 
-__all__ = ["TRIAL_COLUMNS", "RecordedDrill", "DrillTarget", "DrillTrialRow", "recorded_drill",
-           "read_recorded_drill"]
+__all__ = ["TRIAL_COLUMNS", "RecordedDrill", "DrillTarget", "DrillTrialRow",
+           "drill_table_columns", "read_recorded_drills", "recorded_drills"]

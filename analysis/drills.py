@@ -1116,6 +1116,13 @@ class DrillRun:
         The drill and its difficulty.
     stance : StanceSetup, optional
         The person's stance (the weight drill's feet; recorded with the drill).
+    start_s : float, optional
+        Plate time the drill started at, when it is known (rescoring a recording whose
+        ``drill-start`` event says when the live drill started); by default it is found in
+        the samples, :data:`SETTLE_S` after the person is seen on the plate.
+    not_before_s : float
+        Ignore samples before this plate time (a drill of a sequence starts after the one
+        before it ended).
 
     Notes
     -----
@@ -1123,7 +1130,8 @@ class DrillRun:
     produced; :meth:`view` is the feedback now; :attr:`result` the scores so far.
     """
 
-    def __init__(self, settings: DrillSettings, stance: StanceSetup | None = None) -> None:
+    def __init__(self, settings: DrillSettings, stance: StanceSetup | None = None,
+                 start_s: float | None = None, not_before_s: float = -math.inf) -> None:
         self.settings = settings.resolved()
         self.stance = stance or StanceSetup()
         self.plan = drill_plan(self.settings)
@@ -1132,6 +1140,8 @@ class DrillRun:
             "ml" if self.settings.drill == "limits" else self.settings.axis
         )
         self.start_s = math.nan
+        self._given_start_s = math.nan if start_s is None else float(start_s)
+        self.not_before_s = float(not_before_s)
         self._run_from: float | None = None  # first time of the current on-plate stretch
         self._t_buf = np.empty(0)
         self._fz_buf = np.empty(0)
@@ -1155,7 +1165,7 @@ class DrillRun:
         """Take one block; the drill events it produced (to record), in time order."""
         if self.finished or len(block) == 0:
             return []
-        ok = block.valid & np.isfinite(block.fz_n)
+        ok = block.valid & np.isfinite(block.fz_n) & (block.t_s >= self.not_before_s)
         t = block.t_s[ok]
         fz = block.fz_n[ok]
         xy = block.cop_mm[ok]
@@ -1164,7 +1174,11 @@ class DrillRun:
         self.last_t_s = float(t[-1])
         events: list[object] = []
         if not math.isfinite(self.start_s):
-            self._find_start(t, fz)
+            if math.isfinite(self._given_start_s):
+                if t[-1] >= self._given_start_s:
+                    self.start_s = self._given_start_s
+            else:
+                self._find_start(t, fz)
             if not math.isfinite(self.start_s):
                 self._keep(t, fz, xy, keep_s=SETTLE_S + 1.0)
                 return []
@@ -1548,18 +1562,95 @@ def trial_text(drill: str, label: str, s: dict[str, Any]) -> str:
             f"{_fmt(s.get('time_in_band_pct'), '{:.0f} %')}")
 
 
+# -- the main scores across sessions --------------------------------------------------------
+
+# The scores a drill's history follows, per side: (drill, trial score, label, unit, scale).
+# A trial's side is its label (lateral and limits: left / right); each trial is one value,
+# so the athlete's trial-to-trial noise (analysis/athlete_history.py) comes with it.
+HISTORY_SCORES = (
+    ("lateral", "time_to_target_s", "time to target", "s", 1.0),
+    ("lateral", "reaction_time_s", "reaction time", "s", 1.0),
+    ("lateral", "success", "targets held", "%", 100.0),
+    ("limits", "maximum_excursion_pct", "maximum excursion", "%", 1.0),
+)
+
+
+@dataclass(frozen=True)
+class HistoryScore:
+    """One trial's value of a score a drill's history follows.
+
+    Attributes
+    ----------
+    key : str
+        ``drill:DRILL:SCORE:SIDE`` (``drill:lateral:time_to_target_s:left``).
+    label : str
+        In words (``lateral time to target, left``).
+    unit : str
+        ``s`` or ``%``.
+    drill, score, side : str
+        What it is a value of.
+    value : float
+        The trial's value (a held target 100 %, a missed one 0 %).
+    """
+
+    key: str
+    label: str
+    unit: str
+    drill: str
+    score: str
+    side: str
+    value: float
+
+
+def history_scores(result: dict[str, Any]) -> list[HistoryScore]:
+    """The per-side trial values of a drill result (:meth:`DrillResult.to_dict`) to follow.
+
+    Trials without a value (a target never reached has no time to target) are left out,
+    as the drill's own per-side means leave them out.
+    """
+    drill = str(result.get("drill", ""))
+    out = []
+    for trial in result.get("trials") or []:
+        side = str(trial.get("label", ""))
+        if side not in ("left", "right"):
+            continue
+        for name, score, label, unit, scale in HISTORY_SCORES:
+            if name != drill:
+                continue
+            value = trial.get(score)
+            if isinstance(value, bool):
+                value = float(value)
+            if not isinstance(value, int | float) or not math.isfinite(value):
+                continue
+            out.append(HistoryScore(
+                key=f"drill:{drill}:{score}:{side}", label=f"{drill} {label}, {side}",
+                unit=unit, drill=drill, score=score, side=side, value=scale * float(value),
+            ))
+    return out
+
+
 # -- a whole recorded series ------------------------------------------------------------------
+
+
+def drill_starts(series: PlateSeries) -> list[tuple[DrillStarted, DrillSettings]]:
+    """Every drill a recording carries, in order: its ``drill-start`` event and settings.
+
+    A drill whose stored settings are not valid settings is left out.
+    """
+    out = []
+    for event in series.events:
+        if isinstance(event, DrillStarted):
+            try:
+                out.append((event, DrillSettings.from_dict(dict(event.settings))))
+            except MidfootError:
+                continue
+    return out
 
 
 def drill_settings_of(series: PlateSeries) -> DrillSettings | None:
     """The settings of the first drill a recording carries (None: no drill in it)."""
-    for event in series.events:
-        if isinstance(event, DrillStarted):
-            try:
-                return DrillSettings.from_dict(dict(event.settings))
-            except MidfootError:
-                return None
-    return None
+    found = drill_starts(series)
+    return found[0][1] if found else None
 
 
 def recorded_stance(series: PlateSeries) -> StanceSetup:
@@ -1572,7 +1663,8 @@ def recorded_stance(series: PlateSeries) -> StanceSetup:
 
 
 def score_series(series: PlateSeries, settings: DrillSettings | None = None,
-                 stance: StanceSetup | None = None) -> DrillResult:
+                 stance: StanceSetup | None = None, start_s: float | None = None,
+                 end_s: float = math.inf) -> DrillResult:
     """Score a drill on a whole recorded series (the same result as it got live).
 
     Parameters
@@ -1580,9 +1672,17 @@ def score_series(series: PlateSeries, settings: DrillSettings | None = None,
     series : PlateSeries
         A recording (e.g. from ``daq.reader.read_recording``).
     settings : DrillSettings, optional
-        The drill; by default the one the recording's ``drill-start`` event names.
+        The drill; by default the first one the recording's ``drill-start`` events name.
     stance : StanceSetup, optional
         The stance (default: the recording's, else bilateral).
+    start_s : float, optional
+        When the drill started (plate s). By default the start its ``drill-start`` event
+        recorded, when ``settings`` are taken from it: the live drill started when it first
+        saw the person settled, which hangs on when the start-up tare let it see the plate,
+        so the rescoring takes that moment as stored rather than finding it again. Without
+        either, it is found as live, from the first tare on.
+    end_s : float
+        Ignore samples from this plate time on (the next drill of a sequence).
 
     Raises
     ------
@@ -1590,17 +1690,23 @@ def score_series(series: PlateSeries, settings: DrillSettings | None = None,
         No settings given and the recording holds no drill.
     """
     if settings is None:
-        settings = drill_settings_of(series)
-        if settings is None:
+        found = drill_starts(series)
+        if not found:
             raise MidfootError(
                 "this recording holds no drill: name the drill to score it as one"
             )
+        event, settings = found[0]
+        if start_s is None and math.isfinite(event.start_s):
+            start_s = float(event.start_s)
     if stance is None:
         stance = recorded_stance(series)
     # Live, a drill sees data only once the start-up tare is done: the same here.
     tares = [e.t_s for e in series.events if isinstance(e, Tared) and math.isfinite(e.t_s)]
-    start = min(tares) if tares else -math.inf
-    run = DrillRun(settings, stance)
-    run.feed(series.between(start, math.inf))
+    first = min(tares) if tares else -math.inf
+    if start_s is not None:
+        # Only a scored trial's lead-in (PRE_S) reaches before its own start.
+        first = max(first, start_s - SETTLE_S - 1.0)
+    run = DrillRun(settings, stance, start_s=start_s)
+    run.feed(series.between(first, end_s))
     run.finish()
     return run.result

@@ -75,6 +75,8 @@ RECORDING_SUFFIXES = (".h5", ".hdf5", ".csv", ".c3d", ".txt")
 SCHEMA_VERSION = 1
 # An event whose kind starts with this is a drill's (scores, targets, ...).
 DRILL_EVENT_PREFIX = "drill"
+# The event that holds a drill's whole result (daq.events.DrillScored).
+DRILL_RESULT_KIND = "drill-score"
 # A clinic's shared index: every command that registers or lists sessions uses it.
 DB_URL_ENV = "MIDFOOT_DB_URL"
 # SQLite waits this long for another writer (record and live registering at once).
@@ -319,6 +321,15 @@ def _event_fields(event: object) -> dict[str, object]:
             k: v for k, v in dataclasses.asdict(event).items() if k not in ("sample_index", "t_s")
         }
     return {}
+
+
+def _json_object(text: str | None) -> dict[str, object]:
+    """``text`` as a JSON object ({} when it is not one: an index written by hand)."""
+    try:
+        data = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _score_of(data: dict[str, object]) -> float | None:
@@ -804,7 +815,8 @@ class SessionIndex:
             ``path``, ``stance``, ``lateral_shift_mm``, ``lockout_hold_s`` and ``faults``
             (a list of fault names) of each rep.
         scores : list of dict
-            ``path``, ``kind``, ``t_s``, ``score`` of each drill score event.
+            ``path``, ``kind``, ``t_s``, ``score`` of each drill score event, and ``data``:
+            a ``drill-score`` event's fields (its ``result``), else empty.
         """
         ids = self._filtered_ids(athlete, None, None, under)
         rows = self._rows(ids)
@@ -839,10 +851,12 @@ class SessionIndex:
                 )
             ]
             score_rows = [
-                {"path": r.path, "kind": r.kind, "t_s": r.t_s, "score": r.score}
+                {"path": r.path, "kind": r.kind, "t_s": r.t_s, "score": r.score,
+                 # A drill's whole result: its per-side scores are followed too.
+                 "data": _json_object(r.data_json) if r.kind == DRILL_RESULT_KIND else {}}
                 for r in conn.execute(
                     sa.select(sessions.c.path, drill_scores.c.kind, drill_scores.c.t_s,
-                              drill_scores.c.score)
+                              drill_scores.c.score, drill_scores.c.data_json)
                     .join(sessions, drill_scores.c.session_id == sessions.c.id)
                     .where(drill_scores.c.session_id.in_(ids_sub))
                     .order_by(sessions.c.path, drill_scores.c.id)

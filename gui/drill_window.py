@@ -89,6 +89,7 @@ class DrillCanvas(QtWidgets.QWidget):
         self.summary: list[str] = []  # one line per trial, under the headlines
         self.reached: dict[float, float] = {}  # limits: direction (deg) -> max excursion %
         self.height_m = 1.75
+        self.sequence = (1, 1)  # which drill of a sequence runs, and how many there are
         self.setMinimumSize(320, 240)
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)
 
@@ -114,7 +115,9 @@ class DrillCanvas(QtWidgets.QWidget):
         y += ins_h
         info_h = INFO_FRAC * h * 1.4
         done, total = view.progress
-        bits = [f"{view.drill}", f"trial {min(done + 1, total)} of {total}" if total else ""]
+        k, n = self.sequence
+        bits = [f"{view.drill}" + (f" (drill {k} of {n})" if n > 1 else ""),
+                f"trial {min(done + 1, total)} of {total}" if total else ""]
         if view.time_left_s == view.time_left_s and view.state == "running":
             bits.append(f"{max(view.time_left_s, 0.0):.0f} s left")
         info = "   ".join(b for b in bits if b)
@@ -368,7 +371,7 @@ class DrillWindow(QtWidgets.QMainWindow):
         super().__init__()
         self.drill = drill
         self.sound = sound
-        self.setWindowTitle(f"midfoot drill: {drill.run.settings.drill}")
+        self.setWindowTitle("midfoot drill: " + ", ".join(s.drill for s in drill.sequence))
         self.setStyleSheet(f"QMainWindow {{ background: {css(BACKGROUND)}; }}")
         central = QtWidgets.QWidget()
         box = QtWidgets.QVBoxLayout(central)
@@ -427,6 +430,7 @@ class DrillWindow(QtWidgets.QMainWindow):
                     self.beeps += 1
                     QtWidgets.QApplication.beep()
         run = self.drill.run
+        self.canvas.sequence = self.drill.position
         if run.settings.drill == "limits":
             self.canvas.reached = {float(t["direction_deg"]): float(t["maximum_excursion_pct"])
                                    for t in run.trials

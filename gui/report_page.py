@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.drill_review import RecordedDrill, recorded_drill
-from analysis.drills import side_names
+from analysis.athlete_history import AthleteHistory
+from analysis.drill_review import RecordedDrill, recorded_drills
+from analysis.drills import HISTORY_SCORES, side_names
 from analysis.report import FileReport, SessionReport
 from analysis.review import (
     REP_COLUMNS,
@@ -610,46 +611,143 @@ def _drill_trials_table(drill: RecordedDrill) -> str:
 
 
 def drill_section(files: list[FileReport]) -> str:
-    """The report's drill part: each drill file's scores, sides, trials and plots.
+    """The report's drill part: each drill's scores, sides, trials and plots.
 
-    Returns '' when no file is a drill.
+    A file holding a sequence of drills gives one part per drill, in order. Returns ''
+    when no file is a drill.
     """
     parts = []
     for f in files:
         if f.series is None:
             continue
         try:
-            drill = recorded_drill(f.series)
+            drills = recorded_drills(f.series)
         except MidfootError as exc:
             parts.append(f'<p class="warn">{_e(Path(f.file).name)}: {_e(exc)}</p>')
             continue
-        if drill is None:
-            continue
-        state = "" if drill.result.completed else " (stopped early)"
-        heads = "".join(f"<li>{_e(line)}</li>" for line in drill.result.headlines())
-        figures = drill_trace_svg(f.series, drill)
-        if drill.drill == "limits":
-            figures += limits_polar_svg(drill)
-        parts.append(
-            f'<section class="drill"><h3>{_e(Path(f.file).name)}: {_e(drill.drill)} drill '
-            f"({_e(drill.settings.level)}){_e(state)}</h3>"
-            f'<ul class="cues">{heads}</ul>{_drill_scores_table(drill)}'
-            f"<h4>Each trial</h4>{_drill_trials_table(drill)}"
-            f'<div class="sides">{figures}</div>'
-            f"<p>{_e(drill.source_text().capitalize())}; methods: docs/drills.md.</p></section>"
-        )
+        for k, drill in enumerate(drills):
+            state = "" if drill.result.completed else " (stopped early)"
+            which = f" {k + 1} of {len(drills)}" if len(drills) > 1 else ""
+            heads = "".join(f"<li>{_e(line)}</li>" for line in drill.result.headlines())
+            figures = drill_trace_svg(f.series, drill)
+            if drill.drill == "limits":
+                figures += limits_polar_svg(drill)
+            parts.append(
+                f'<section class="drill"><h3>{_e(Path(f.file).name)}{_e(which)}: '
+                f"{_e(drill.drill)} drill ({_e(drill.settings.level)}){_e(state)}</h3>"
+                f'<ul class="cues">{heads}</ul>{_drill_scores_table(drill)}'
+                f"<h4>Each trial</h4>{_drill_trials_table(drill)}"
+                f'<div class="sides">{figures}</div>'
+                f"<p>{_e(drill.source_text().capitalize())}; methods: docs/drills.md.</p>"
+                "</section>"
+            )
     if not parts:
         return ""
     return "<h2>Drills</h2>" + "".join(parts)
 
 
-def report_html(report: SessionReport) -> str:
+def drill_trend_svg(history: AthleteHistory, drill: str, score: str,
+                    width_px: int = 440, height_px: int = 200) -> str:
+    """One drill score of ``history`` across visits, left and right as two lines.
+
+    Each point is a visit (oldest left), its value the visit mean ``midfoot history``
+    prints; a point ringed in black differs from the visit before by more than the
+    athlete's MDC95. Returns '' when no visit has the score.
+    """
+    trends = {side: history.trends.get(f"drill:{drill}:{score}:{side}")
+              for side in ("left", "right")}
+    trends = {side: t for side, t in trends.items() if t is not None}
+    if not trends:
+        return ""
+    days = sorted({d for t in trends.values() for d in t.days})
+    values = [v for t in trends.values() for v in t.values]
+    info = next(iter(trends.values())).info
+    label = info.label.rsplit(",", 1)[0]
+    m_left, m_right, m_top, m_bottom = 44, 12, 22, 34
+    w, h = width_px - m_left - m_right, height_px - m_top - m_bottom
+    lo, hi = min(values), max(values)
+    pad = 0.1 * max(hi - lo, 1e-6) if hi > lo else max(abs(hi) * 0.1, 1.0)
+    py = _axis_px(lo - pad, hi + pad, m_top + h, m_top)
+
+    def px(day) -> float:
+        k = days.index(day)
+        return m_left + (w * (k + 0.5) / len(days))
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_px}" height="{height_px}" '
+        f'viewBox="0 0 {width_px} {height_px}" role="img" font-size="10" '
+        f'font-family="sans-serif" class="drill-trend" data-drill="{_e(drill)}" '
+        f'data-score="{_e(score)}">',
+        f"<title>{_e(label)} across visits</title>",
+        f'<rect x="{m_left}" y="{m_top}" width="{w}" height="{h}" fill="#f7f8fa" '
+        'stroke="#ccc"/>',
+        f'<text x="{m_left}" y="13" font-weight="600">{_e(label)}'
+        f"{f' ({_e(info.unit)})' if info.unit else ''}</text>",
+    ]
+    for value in (lo, hi):
+        y = float(py(value))
+        parts.append(f'<text x="{m_left - 4}" y="{y + 3:.1f}" text-anchor="end">'
+                     f"{value:.3g}</text>")
+    for day in days:
+        parts.append(f'<text x="{px(day):.1f}" y="{m_top + h + 14}" text-anchor="middle">'
+                     f"{_e(day.isoformat())}</text>")
+    for side, t in trends.items():
+        rgb = _rgb(SIDE_RGB[side])
+        xy = np.array([[px(d), float(py(v))] for d, v in zip(t.days, t.values, strict=True)])
+        if len(xy) > 1:
+            parts.append(f'<polyline points="{_points(xy)}" fill="none" stroke="{rgb}" '
+                         'stroke-width="2"/>')
+        flagged = {c.to_day for c in t.changes if c.flagged}
+        for (x, y), day, value in zip(xy, t.days, t.values, strict=True):
+            ring = ' stroke="#000" stroke-width="2"' if day in flagged else ""
+            parts.append(
+                f'<circle class="trend-point" cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{rgb}"'
+                f'{ring} data-side="{side}" data-day="{day.isoformat()}" '
+                f'data-value="{round(value, 3)}"><title>{side} {day.isoformat()}: '
+                f"{value:.3g}{_e(info.unit)}</title></circle>"
+            )
+    parts.append(
+        f'<text x="{m_left + w}" y="{height_px - 6}" text-anchor="end">'
+        + " ".join(f'<tspan fill="{_rgb(SIDE_RGB[side])}">&#9679; {side}</tspan>'
+                   for side in trends)
+        + "</text></svg>"
+    )
+    return "".join(parts)
+
+
+def drill_trend_section(history: AthleteHistory | None) -> str:
+    """The drills' trend: each followed score per side over the athlete's visits.
+
+    The numbers are ``midfoot history``'s (:func:`analysis.athlete_history.build_history`
+    on the session index). Returns '' without a history or a drill score in it.
+    """
+    if history is None:
+        return ""
+    figures = "".join(drill_trend_svg(history, drill, score)
+                      for drill, score, *_ in HISTORY_SCORES)
+    if not figures:
+        return ""
+    n = len(history.visits)
+    return (
+        f'<section class="drill-trends"><h3>Drill scores across visits: {_e(history.athlete)}, '
+        f"{n} visit(s)</h3>"
+        "<p>Each point is a visit (the sessions of one day): the mean of its trials, as "
+        "<code>midfoot history</code> prints it. A point ringed in black differs from the "
+        "visit before by more than the athlete's own minimal detectable change (MDC95).</p>"
+        f'<div class="sides">{figures}</div></section>'
+    )
+
+
+def report_html(report: SessionReport, history: AthleteHistory | None = None) -> str:
     """The whole page for ``report`` (its files with their series).
 
     Parameters
     ----------
     report : SessionReport
         As :func:`analysis.report.analyse_files` gives it (series kept).
+    history : AthleteHistory, optional
+        The athlete's history (``midfoot history``'s): the Drills part then shows the
+        trend of the drills' main scores per side over the visits.
 
     Returns
     -------
@@ -658,6 +756,9 @@ def report_html(report: SessionReport) -> str:
     """
     files = report.files
     drills = drill_section(files)
+    trend = drill_trend_section(history) if drills else ""
+    if trend:
+        drills += trend
     ov = overlays(files, report.thresholds)
     athletes = sorted({str(f.meta.get("athlete") or "") for f in files} - {""})
     who = ", ".join(athletes) or "athlete not named"
@@ -702,8 +803,9 @@ docs/sway-metrics.md.</footer>
 """
 
 
-def write_report(report: SessionReport, path: str | Path) -> Path:
-    """Write the page to ``path``.
+def write_report(report: SessionReport, path: str | Path,
+                 history: AthleteHistory | None = None) -> Path:
+    """Write the page to ``path`` (with ``history``'s drill trend, if given).
 
     Raises
     ------
@@ -712,7 +814,7 @@ def write_report(report: SessionReport, path: str | Path) -> Path:
     """
     path = Path(path)
     try:
-        path.write_text(report_html(report), encoding="utf-8")
+        path.write_text(report_html(report, history), encoding="utf-8")
     except OSError as exc:
         raise MidfootError(
             f"cannot write {path} ({exc.strerror or exc}): choose a folder you can write to"

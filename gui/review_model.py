@@ -17,7 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.drill_review import RecordedDrill, recorded_drill
+from analysis.drill_review import (
+    DrillTarget,
+    DrillTrialRow,
+    RecordedDrill,
+    drill_table_columns,
+    recorded_drills,
+)
 from analysis.edits import active_edits, edit_key
 from analysis.report import FileReport, SessionReport, analyse_series_report
 from analysis.reps import Thresholds, lateral_asymmetry
@@ -298,12 +304,33 @@ class ReviewFile:
     stamp: tuple[int, int] = (0, 0)
     traces: dict[str, PeakPyramid] = field(default_factory=dict)
     analysed: bool = True
-    drill: RecordedDrill | None = None
+    drills: list[RecordedDrill] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         """The file's name."""
         return self.path.name
+
+    @property
+    def drill(self) -> RecordedDrill | None:
+        """The file's first drill (None: not a drill file); :attr:`drills` holds them all."""
+        return self.drills[0] if self.drills else None
+
+    @property
+    def drill_rows(self) -> list[DrillTrialRow]:
+        """The trials of every drill of the file, in time order."""
+        return [row for d in self.drills for row in d.rows]
+
+    @property
+    def drill_targets(self) -> list[DrillTarget]:
+        """The targets of every drill of the file, in time order."""
+        return [t for d in self.drills for t in d.targets]
+
+    def drills_text(self) -> str:
+        """The file's drills and trials in words (``lateral drill, 4 trials``)."""
+        rows = len(self.drill_rows)
+        names = " + ".join(d.drill for d in self.drills)
+        return f"{names} drill{'s' if len(self.drills) > 1 else ''}, {rows} trials"
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -412,9 +439,9 @@ class ReviewModel:
             problem = "; ".join(report.edits.problems)
         shown = report.series if report.series is not None else series
         try:
-            drill = recorded_drill(shown)
+            drills = recorded_drills(shown)
         except MidfootError as exc:
-            drill, problem = None, str(exc)
+            drills, problem = [], str(exc)
         return ReviewFile(
             path=path,
             series=shown,
@@ -425,7 +452,7 @@ class ReviewModel:
             stamp=stamp,
             traces=traces if traces is not None else _traces(shown),
             analysed=analyse,
-            drill=drill,
+            drills=drills,
         )
 
     def analysed(self, index: int) -> ReviewFile:
@@ -571,38 +598,52 @@ class ReviewModel:
         return None
 
     # -- drills ---------------------------------------------------------------------------
+    # A file may hold several drills (a sequence): the table lists every drill's trials in
+    # time order, and a row number counts over all of them.
     @property
     def is_drill(self) -> bool:
         """The current file is a drill: its table lists trials, not hinge reps."""
-        return self.file.drill is not None
+        return bool(self.file.drills)
 
     def table_columns(self) -> list[tuple[str, str]]:
-        """The table's (key, heading) columns: the drill's trials, else the rep table."""
-        d = self.file.drill
-        return list(d.columns if d is not None else REP_COLUMNS)
+        """The table's (key, heading) columns: the drills' trials, else the rep table."""
+        if self.file.drills:
+            return drill_table_columns(self.file.drills)
+        return list(REP_COLUMNS)
 
     def table_cells(self) -> list[dict[str, str]]:
-        """The table's rows as text by column key (trials of a drill, else reps)."""
-        d = self.file.drill
-        rows = d.rows if d is not None else self.file.rows
-        return [row.cells() for row in rows]
+        """The table's rows as text by column key (trials of the drills, else reps)."""
+        if not self.file.drills:
+            return [row.cells() for row in self.file.rows]
+        if len(self.file.drills) == 1:
+            return [row.cells() for row in self.file.drill_rows]
+        keys = [k for k, _ in self.table_columns()]
+        out = []
+        for row in self.file.drill_rows:
+            cells = {"drill": row.drill, **row.cells()}
+            out.append({k: cells.get(k, "") for k in keys})
+        return out
 
     def table_index_at(self, t_s: float | None = None) -> int | None:
         """The table row at ``t_s`` (default: the cursor): a drill's trial or a rep."""
         t = self.cursor.position_s if t_s is None else float(t_s)
-        d = self.file.drill
-        return d.trial_index_at(t) if d is not None else self.rep_index_at(t)
+        if not self.file.drills:
+            return self.rep_index_at(t)
+        for k, row in enumerate(self.file.drill_rows):
+            if row.shown_s <= t < row.until_s:
+                return k
+        return None
 
     def jump_to_row(self, k: int) -> tuple[float, float]:
         """Put the cursor at the start of table row ``k``; the stretch it covers (s)."""
-        d = self.file.drill
-        if d is None:
+        if not self.file.drills:
             self.jump_to_rep(k)
             rep = self.file.rows[k].rep
             return rep.start_s, rep.lockout_s
-        if not 0 <= k < len(d.rows):
-            raise MidfootError(f"there is no trial {k + 1}: the drill has {len(d.rows)}")
-        row = d.rows[k]
+        rows = self.file.drill_rows
+        if not 0 <= k < len(rows):
+            raise MidfootError(f"there is no trial {k + 1}: the drills have {len(rows)}")
+        row = rows[k]
         if not math.isfinite(row.shown_s):
             raise MidfootError(f"trial {k + 1} has no recorded time: its target was not stored")
         self.cursor.pause()
@@ -611,11 +652,10 @@ class ReviewModel:
 
     def next_row(self) -> int | None:
         """Jump to the first table row (trial or rep) starting after the cursor."""
-        d = self.file.drill
-        if d is None:
+        if not self.file.drills:
             return self.next_rep()
         t = self.cursor.position_s
-        for k, row in enumerate(d.rows):
+        for k, row in enumerate(self.file.drill_rows):
             if row.shown_s > t + 1e-6:
                 self.jump_to_row(k)
                 return k
@@ -623,20 +663,29 @@ class ReviewModel:
 
     def previous_row(self) -> int | None:
         """Jump to the last table row (trial or rep) starting before the cursor."""
-        d = self.file.drill
-        if d is None:
+        if not self.file.drills:
             return self.previous_rep()
         t = self.cursor.position_s
-        for k in range(len(d.rows) - 1, -1, -1):
-            if d.rows[k].shown_s < t - 1e-6:
+        rows = self.file.drill_rows
+        for k in range(len(rows) - 1, -1, -1):
+            if rows[k].shown_s < t - 1e-6:
                 self.jump_to_row(k)
                 return k
         return None
 
     def drill_summary(self) -> list[str]:
-        """The current drill's scores summary, one line each ([] for a hinge file)."""
-        d = self.file.drill
-        return d.summary_lines() if d is not None else []
+        """The drills' scores summaries, one line each ([] for a hinge file).
+
+        The first line names the drill (or the drills of a sequence); each drill's own
+        summary follows in turn.
+        """
+        drills = self.file.drills
+        if len(drills) <= 1:
+            return drills[0].summary_lines() if drills else []
+        lines = [self.file.drills_text()]
+        for d in drills:
+            lines += d.summary_lines()
+        return lines
 
     def sway(self, start_s: float, end_s: float) -> tuple[SwayMetrics, str | None]:
         """Sway metrics of a stretch of the current file, with the movement warning."""

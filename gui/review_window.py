@@ -461,8 +461,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self.show_cursor()
         problem = f.problem or ""
         athlete = f.report.meta.get("athlete") or "athlete not named"
-        what = (f"{f.drill.drill} drill, {len(f.drill.rows)} trials" if f.drill is not None
-                else f"{len(f.rows)} reps")
+        what = f.drills_text() if f.drills else f"{len(f.rows)} reps"
         self.message.setText(
             f"{f.name}: {athlete}, {what}, {series.duration_s:.0f} s"
             + (f". {problem}" if problem else "")
@@ -524,8 +523,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
                                "anchors": [(0, 0), (0, 0)]},
                 )
                 self._add_mark_item(self.plots[1], line)
-        drill = self.model.file.drill
-        for target in drill.targets if drill is not None else []:
+        for target in self.model.file.drill_targets:
             if target.kind == "direction":
                 # A lean has no band: its whole stretch is the target.
                 spans.append((target.shown_s, target.until_s, TARGET_RGB, 35))
@@ -540,11 +538,11 @@ class ReviewWindow(QtWidgets.QMainWindow):
 
     def _draw_drill_targets(self) -> None:
         """A drill's targets on the CoP plot: bands shaded, a moving target as a line."""
-        drill = self.model.file.drill
-        if drill is None:
+        targets = self.model.file.drill_targets
+        if not targets:
             return
         plot = self.plots[0]
-        for target in drill.targets:
+        for target in targets:
             if target.kind in ("band", "weight"):
                 rect = QtWidgets.QGraphicsRectItem(
                     target.shown_s, target.lo_mm, target.until_s - target.shown_s,
@@ -567,7 +565,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
                 label.setPos(target.shown_s, plot.viewRange()[1][0])
                 self._add_mark_item(plot, label)
                 self._drill_labels.append(label)
-        if drill.targets:
+        if targets:
             plot.legend.removeItem("targets")
             swatch = pg.PlotDataItem([], [], pen=pg.mkPen(TARGET_RGB, width=3))
             plot.legend.addItem(swatch, "targets")

@@ -2,8 +2,11 @@
 
 A drill person watches the same screen a real one would: they are built from the drill's
 own plan (:func:`analysis.drills.drill_plan`), step onto the plate at 1 s, and from the
-moment the drill starts (they have stood there :data:`analysis.drills.SETTLE_S`) react to
-each instruction after their reaction time. How they move is their behaviour:
+moment the drill starts react to each instruction after their reaction time. When the
+drill's screen is registered for the plate's URL (:func:`watch_screen`, which
+``midfoot drill`` does), that moment is when the screen shows the drill started, however
+late that is; without one it is when an idle machine would start it (they have stood
+there :data:`analysis.drills.SETTLE_S`). How they move is their behaviour:
 
 ============= ===============================================================================
 perfect       reacts in 0.3 s, moves in 0.8 s straight to the target and holds it
@@ -25,12 +28,15 @@ drill's settings in its ``drill`` parameter (``DrillSettings.to_text``), e.g.
 from __future__ import annotations
 
 import math
+import threading
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from analysis.drills import (
+    BASELINE_S,
     DRILL_NAMES,
     PERSON_MIN_KG,
     SETTLE_S,
@@ -39,6 +45,7 @@ from analysis.drills import (
     drill_plan,
 )
 from analysis.stance import DEFAULT_FOOT_LENGTH_MM, DEFAULT_STANCE_WIDTH_MM
+from daq.events import DrillStarted
 from hardware.person import MotionScript, PersonMotion, make_sway
 from hardware.scenarios import Scenario
 
@@ -51,6 +58,9 @@ BASELINE_Y_MM = HEEL_Y_MM + 0.45 * DEFAULT_FOOT_LENGTH_MM
 REACH_MM = {"left": 90.0, "right": 90.0, "backward": 45.0, "forward": 70.0}
 SWAY_GAIN = 0.5  # someone concentrating on a target sways less than in quiet standing
 RETURN_S = 0.8
+# How much later than scripted a drill watched on a screen may start (a looping plate's
+# scenario is this much longer).
+SCREEN_WAIT_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -152,10 +162,89 @@ class DrillTruth:
 
 @dataclass(frozen=True, eq=False)
 class DrillPerson:
-    """A drill person: the scenario the virtual plate plays and its truth."""
+    """A drill person: the scenario the virtual plate plays and its truth.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        What the virtual plate plays.
+    truth : DrillTruth
+        The script of the (first) drill.
+    truths : tuple of DrillTruth
+        The script of each drill of a sequence, in order (``truth`` is the first).
+    screen : DrillScreen or None
+        The screen the person watches (None: they follow their script's timeline).
+    """
 
     scenario: Scenario
     truth: DrillTruth
+    truths: tuple[DrillTruth, ...] = ()
+    screen: DrillScreen | None = None
+
+
+class DrillScreen:
+    """What a drill shows, as the person in front of it sees it.
+
+    A real person starts the drill when the screen says so, however late the drill found
+    its start (it waits for the start-up tare, and on a busy machine that can take a few
+    blocks). A drill person given a screen does the same: until the screen shows the
+    drill's start they stand as they stood when the script expected it, then their script
+    runs from the start shown (:meth:`script_s`). The drill's own session reports what it
+    shows through :meth:`see` (``DrillSession.watchers``).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.start_s = math.nan  # plate time the (first) drill started at, as shown
+
+    def see(self, event: object) -> None:
+        """Take one drill event as shown (only the first drill's start matters)."""
+        if isinstance(event, DrillStarted) and math.isfinite(event.start_s):
+            with self._lock:
+                if not math.isfinite(self.start_s):
+                    self.start_s = float(event.start_s)
+
+    def script_s(self, t_s: np.ndarray, scripted_start_s: float) -> np.ndarray:
+        """The script's time at scenario times ``t_s`` for a drill scripted to start then.
+
+        Before the script's start it is the same; from it on the script waits at its start
+        until the screen shows the drill started, then runs that much later. Later drills
+        of a sequence start from the end of the one before, so one delay holds for all.
+        """
+        t = np.asarray(t_s, dtype=float)
+        with self._lock:
+            shown = self.start_s
+        if not math.isfinite(shown):
+            return np.minimum(t, scripted_start_s)
+        delay = max(shown - scripted_start_s, 0.0)
+        return np.where(t < scripted_start_s, t,
+                        np.maximum(t - delay, scripted_start_s))
+
+
+_SCREENS: dict[str, DrillScreen] = {}
+_SCREENS_LOCK = threading.Lock()
+
+
+def watch_screen(url: str) -> DrillScreen:
+    """The screen the drill person behind ``url`` watches (made on first use).
+
+    Call it before the plate opens: a drill person made for a URL that has a screen waits
+    for the screen; one without a screen follows its script's own timeline.
+    """
+    with _SCREENS_LOCK:
+        return _SCREENS.setdefault(url, DrillScreen())
+
+
+def screen_of(url: str) -> DrillScreen | None:
+    """The screen registered for ``url`` (None: nobody reports what the drill shows)."""
+    with _SCREENS_LOCK:
+        return _SCREENS.get(url)
+
+
+def forget_screen(url: str) -> None:
+    """Drop the screen of ``url`` (its drill ended)."""
+    with _SCREENS_LOCK:
+        _SCREENS.pop(url, None)
 
 
 def parse_person_name(name: str) -> tuple[str, str]:
@@ -187,10 +276,11 @@ class _Mover:
 
 def make_drill_person(
     name: str,
-    settings: DrillSettings | None = None,
+    settings: DrillSettings | Sequence[DrillSettings] | None = None,
     *,
     body_mass_kg: float = 75.0,
     seed: int = 0,
+    screen: DrillScreen | None = None,
 ) -> DrillPerson:
     """A scripted person doing a drill, and the truth of it.
 
@@ -198,13 +288,21 @@ def make_drill_person(
     ----------
     name : str
         ``drill-DRILL-BEHAVIOUR`` (:data:`DRILL_PERSON_NAMES`).
-    settings : DrillSettings, optional
+    settings : DrillSettings or sequence of DrillSettings, optional
         The drill's settings (default: the drill at its medium level); its drill must be the
-        one the name says.
+        one the name says. Several: a sequence, done one after another as
+        the drill session runs it (each drill starts
+        :data:`analysis.drills.SETTLE_S` after the one before it ended); the name says the
+        first.
     body_mass_kg : float
         The person's mass.
     seed : int
         Seed of the sway.
+    screen : DrillScreen, optional
+        The drill's screen: the person starts when it shows the drill started, and reacts
+        to each target from then (the truth's times are the script's, from its own start).
+        Without one they follow their script's timeline from the start the drill would
+        find on an idle machine.
 
     Raises
     ------
@@ -212,9 +310,13 @@ def make_drill_person(
         Unknown name, or settings of another drill.
     """
     drill, how = parse_person_name(name)
-    settings = (settings or DrillSettings(drill)).resolved()
-    if settings.drill != drill:
-        raise ValueError(f"{name} does the {drill} drill, not {settings.drill}")
+    if settings is None:
+        settings = DrillSettings(drill)
+    sequence = [s.resolved() for s in
+                ([settings] if isinstance(settings, DrillSettings) else settings)]
+    if not sequence or sequence[0].drill != drill:
+        first = sequence[0].drill if sequence else "no"
+        raise ValueError(f"{name} does the {drill} drill first, not {first}")
     if not 20.0 <= body_mass_kg <= 250.0:
         raise ValueError("body_mass_kg must be between 20 and 250")
     b = behaviour(how)
@@ -230,8 +332,53 @@ def make_drill_person(
     paths = script.paths()
     grid = np.arange(0.0, STEP_ON_S + 1.0, 1e-4)
     on = np.flatnonzero(paths["presence"].value(grid) * body_mass_kg >= PERSON_MIN_KG)
-    start = float(grid[on[0]]) + SETTLE_S
+    first_start = float(grid[on[0]]) + SETTLE_S
     mover = _Mover(script)
+    truths = []
+    start = first_start
+    for settings in sequence:
+        truths.append(_do_drill(mover, settings, b, start, x0, y0, rng, name))
+        # The next drill of a sequence starts once the person has stood SETTLE_S again.
+        start += drill_plan(settings)[-1].t1_s + SETTLE_S
+    plan_end = start - SETTLE_S
+    end = plan_end + 1.5
+    script.move("presence", end, end + 0.4, 0.0)
+    duration = end + 1.5
+    clock = None
+    if screen is not None:
+        # Room for a drill that starts late (the start-up tare gives up after 8 plate s),
+        # so a looping plate does not start over while the person is still at it.
+        duration += SCREEN_WAIT_S
+
+        def clock(t_s: np.ndarray) -> np.ndarray:
+            return screen.script_s(t_s, first_start)
+    sway = make_sway(duration + 1.0, rng, ml_rms_mm=2.0, ap_rms_mm=2.5)
+    scenario = Scenario(
+        name=name,
+        duration_s=duration,
+        stance="bilateral",
+        foot_length_mm=DEFAULT_FOOT_LENGTH_MM,
+        heel_y_mm=HEEL_Y_MM,
+        stance_width_mm=DEFAULT_STANCE_WIDTH_MM,
+        body_mass_kg=float(body_mass_kg),
+        reps=[],
+        back_foot_fraction=0.0,
+        load_kg=0.0,
+        set_down=False,
+        seed=int(seed),
+        sets=(),
+        still_windows_s=((first_start, first_start + BASELINE_S),),
+        on_plate_s=(STEP_ON_S, end + 0.4),
+        calibration=None,
+        motion=PersonMotion(paths=script.paths(), sway=sway, clock=clock),
+    )
+    return DrillPerson(scenario=scenario, truth=truths[0], truths=tuple(truths),
+                       screen=screen)
+
+
+def _do_drill(mover: _Mover, settings: DrillSettings, b: Behaviour, start: float, x0: float,
+              y0: float, rng: np.random.Generator, name: str) -> DrillTruth:
+    """Script one drill from ``start`` (scenario s) and return its truth."""
     plan = drill_plan(settings)
     reach = dict(REACH_MM)
     if settings.range_given:
@@ -265,32 +412,8 @@ def make_drill_person(
             trials.append(_lean(mover, x0, y0, phase, t0, reach, b))
         elif phase.kind == "weight":
             trials.append(_weight(mover, y0, phase, t0, t1, b))
-    end = start + plan[-1].t1_s + 1.5
-    script.move("presence", end, end + 0.4, 0.0)
-    duration = end + 1.5
-    sway = make_sway(duration + 1.0, rng, ml_rms_mm=2.0, ap_rms_mm=2.5)
-    scenario = Scenario(
-        name=name,
-        duration_s=duration,
-        stance="bilateral",
-        foot_length_mm=DEFAULT_FOOT_LENGTH_MM,
-        heel_y_mm=HEEL_Y_MM,
-        stance_width_mm=DEFAULT_STANCE_WIDTH_MM,
-        body_mass_kg=float(body_mass_kg),
-        reps=[],
-        back_foot_fraction=0.0,
-        load_kg=0.0,
-        set_down=False,
-        seed=int(seed),
-        sets=(),
-        still_windows_s=((start, start + plan[0].t1_s),),
-        on_plate_s=(STEP_ON_S, end + 0.4),
-        calibration=None,
-        motion=PersonMotion(paths=script.paths(), sway=sway),
-    )
-    truth = DrillTruth(name=name, settings=settings, behaviour=b, start_s=start,
-                       baseline_mm=(x0, y0), reach_mm=reach, trials=tuple(trials))
-    return DrillPerson(scenario=scenario, truth=truth)
+    return DrillTruth(name=name, settings=settings, behaviour=b, start_s=start,
+                      baseline_mm=(x0, y0), reach_mm=reach, trials=tuple(trials))
 
 
 def _lateral_trial(mover: _Mover, point, phase: Phase, t0: float, s: DrillSettings,

@@ -13,6 +13,7 @@ and an ascent does the reverse, by an amount set by depth and tempo.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -245,17 +246,26 @@ class PersonMotion:
     sway : Sway or None
         Added to the CoP and force whenever something is on the plate; None for a dead
         weight (calibration mass).
+    clock : callable or None
+        The script's time at scenario times (None: the same). A person who follows what a
+        screen shows waits for it: their script runs late by as much as the screen does
+        (hardware/drill_people.py). The sway runs on scenario time.
     """
 
     paths: dict[str, SmoothPath]
     sway: Sway | None
+    clock: Callable[[np.ndarray], np.ndarray] | None = None
+
+    def _script_s(self, t_s: np.ndarray) -> np.ndarray:
+        return t_s if self.clock is None else np.asarray(self.clock(t_s), dtype=float)
 
     def fz_n(self, t_s: np.ndarray) -> np.ndarray:
         """Total vertical force in newtons at ``t_s`` (never negative)."""
         t_s = np.asarray(t_s, dtype=float)
-        presence = self.paths["presence"].value(t_s)
-        mass = self.paths["mass_kg"].value(t_s)
-        fz = mass * (G_M_S2 * presence + self.paths["com_m"].accel(t_s))
+        tau = self._script_s(t_s)
+        presence = self.paths["presence"].value(tau)
+        mass = self.paths["mass_kg"].value(tau)
+        fz = mass * (G_M_S2 * presence + self.paths["com_m"].accel(tau))
         if self.sway is not None:
             fz = fz + mass * G_M_S2 * np.clip(presence, 0.0, 1.0) * self.sway.at(t_s)[2]
         return np.where(presence > 1e-6, np.maximum(fz, 0.0), 0.0)
@@ -263,14 +273,15 @@ class PersonMotion:
     def cop_mm(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """CoP x (ML) and y (AP) in plate millimetres; NaN where the plate is empty."""
         t_s = np.asarray(t_s, dtype=float)
-        x = self.paths["cop_x_mm"].value(t_s)
-        y = self.paths["cop_y_mm"].value(t_s)
+        tau = self._script_s(t_s)
+        x = self.paths["cop_x_mm"].value(tau)
+        y = self.paths["cop_y_mm"].value(tau)
         if self.sway is not None:
             ml, ap, _ = self.sway.at(t_s)
-            gain = self.paths["sway_gain"].value(t_s)
+            gain = self.paths["sway_gain"].value(tau)
             x = x + gain * ml
             y = y + gain * ap
-        empty = self.paths["presence"].value(t_s) <= 1e-6
+        empty = self.paths["presence"].value(tau) <= 1e-6
         return np.where(empty, np.nan, x), np.where(empty, np.nan, y)
 
 

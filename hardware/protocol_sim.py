@@ -22,7 +22,8 @@ t0_us      0         device micros() at start-up (near 4294967295 to exercise th
 glitch     0.0001    probability that a conversion reads all ones
 plate      (preset)  plate preset name (hardware/plates)
 unplug     (none)    START:DURATION, plate seconds: the USB cable is out for DURATION s
-drill      (medium)  a drill person's drill settings (``DrillSettings.to_text``)
+drill      (medium)  a drill person's drill settings (``DrillSettings.to_text``); ``;``
+                     between the drills of a sequence
 ========== ========= =====================================================================
 
 One URL is one physical plate for the whole process (a registry keyed by the URL): closing
@@ -48,7 +49,12 @@ from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 from daq.errors import MidfootError
 from daq.frames import sample_frame_bytes
 from daq.plate import load_plate
-from hardware.drill_people import DRILL_PERSON_NAMES, make_drill_person
+from hardware.drill_people import (
+    DRILL_PERSON_NAMES,
+    DrillScreen,
+    make_drill_person,
+    screen_of,
+)
 from hardware.scenarios import SCENARIO_NAMES, make_scenario
 from hardware.virtual_plate import RATES_HZ, VirtualPlate
 
@@ -192,7 +198,8 @@ def parse_sim_url(url: str) -> SimSettings:
 
 
 def make_virtual_plate(
-    settings: SimSettings, *, start_s: float = 0.0, boot: int = 0
+    settings: SimSettings, *, start_s: float = 0.0, boot: int = 0,
+    screen: DrillScreen | None = None,
 ) -> VirtualPlate:
     """The virtual plate a ``sim://`` URL (or ``midfoot simulate``) describes.
 
@@ -212,7 +219,7 @@ def make_virtual_plate(
         if settings.scenario == "calibration":
             kw["plate"] = plate
         if settings.scenario in DRILL_PERSON_NAMES:
-            scenario = _drill_person_scenario(settings)
+            scenario = _drill_person_scenario(settings, screen)
         else:
             scenario = make_scenario(
                 settings.scenario,
@@ -239,17 +246,20 @@ def make_virtual_plate(
         raise SerialException(f"sim:// cannot make that plate: {exc}") from exc
 
 
-def _drill_person_scenario(settings: SimSettings) -> object:
+def _drill_person_scenario(settings: SimSettings, screen: DrillScreen | None) -> object:
     """The scenario of a drill person (``sim://drill-lateral-late?drill=...``)."""
     from analysis.drills import DrillSettings
 
     drill, _, _ = settings.scenario.removeprefix("drill-").partition("-")
     text = settings.drill or f"drill={drill}"
+    # A sequence of drills: each one's settings, separated by ";".
+    sequence = [DrillSettings.from_text(part) for part in text.split(";") if part.strip()]
     person = make_drill_person(
         settings.scenario,
-        DrillSettings.from_text(text),
+        sequence,
         body_mass_kg=settings.mass_kg if settings.mass_kg is not None else 75.0,
         seed=settings.seed,
+        screen=screen,
     )
     return person.scenario
 
@@ -288,7 +298,8 @@ class SimulatedPlate:
         """Power up or reconnect for an open; returns the boot number the port talks to."""
         if self.wall0 is None:
             self.wall0 = time.monotonic()
-            self.plate = make_virtual_plate(self.settings)
+            # A drill person watches the drill's screen when one is registered for the URL.
+            self.plate = make_virtual_plate(self.settings, screen=screen_of(self.url))
             return self.boot
         plate_s = self.plate_time_s()
         if self.unplugged(plate_s):
@@ -297,7 +308,8 @@ class SimulatedPlate:
             # Back from the unplug: a fresh start-up, the person's scenario time running on.
             self.boot = 1
             self.boot_plate_s = plate_s
-            self.plate = make_virtual_plate(self.settings, start_s=plate_s, boot=1)
+            self.plate = make_virtual_plate(self.settings, start_s=plate_s, boot=1,
+                                            screen=screen_of(self.url))
         else:
             # Everything sent while the port was closed is lost.
             self.plate.drop_until(plate_s - self.boot_plate_s)

@@ -22,35 +22,52 @@ DRILLS = {
     "rhythmic": ("perfect", ["--pace", "2", "1", "--cycles", "2", "--speed", "4"]),
     "limits": ("perfect", ["--speed", "4"]),
     "weight": ("weak-left", ["--seconds", "8", "--speed", "4"]),
+    # A sequence: drills joined by "+" run one after another into one file.
+    "lateral+rhythmic": ("late", ["--targets", "2", "--pace", "2", "--cycles", "2",
+                                  "--speed", "4"]),
 }
 
 
 @dataclass(frozen=True)
 class RecordedDrillFile:
-    """One recorded drill: its file, the person and the live drill's result (JSON)."""
+    """One recorded drill: its file, the person and the live drill's result (JSON).
+
+    A sequence's ``live`` is the list of its drills' results, in order.
+    """
 
     drill: str
     person: str
     path: Path
-    live: dict
+    live: dict | list
+
+
+def record_drill_files(
+    folder: Path, specs: dict[str, tuple[str, str, list[str]]]
+) -> dict[str, RecordedDrillFile]:
+    """Record side by side, by key: ``(drills joined by "+", person, flags)`` each.
+
+    The file of key ``k`` is ``folder / f"{k}.h5"``.
+    """
+    running = {}
+    for key, (name, person, flags) in specs.items():
+        path = folder / f"{key}.h5"
+        running[key] = (name, person, path, subprocess.Popen(
+            [sys.executable, "-m", "gui.cli", "drill", *name.split("+"), "--terminal", "--json",
+             "--person", person, "--seed", "3", "--record", str(path), *flags],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ))
+    out = {}
+    for key, (name, person, path, proc) in running.items():
+        stdout, stderr = proc.communicate(timeout=180)
+        assert proc.returncode == 0, stderr
+        out[key] = RecordedDrillFile(name, person, path, json.loads(stdout))
+    return out
 
 
 def record_drills(
     folder: Path, names: tuple[str, ...] = tuple(DRILLS)
 ) -> dict[str, RecordedDrillFile]:
     """Record the drills ``names`` side by side into ``folder``; by drill name."""
-    running = {}
-    for name in names:
-        person, flags = DRILLS[name]
-        path = folder / f"{name}-{person}.h5"
-        running[name] = (person, path, subprocess.Popen(
-            [sys.executable, "-m", "gui.cli", "drill", name, "--terminal", "--json",
-             "--person", person, "--seed", "3", "--record", str(path), *flags],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        ))
-    out = {}
-    for name, (person, path, proc) in running.items():
-        stdout, stderr = proc.communicate(timeout=180)
-        assert proc.returncode == 0, stderr
-        out[name] = RecordedDrillFile(name, person, path, json.loads(stdout))
-    return out
+    return record_drill_files(folder, {
+        name: (name, DRILLS[name][0], DRILLS[name][1]) for name in names
+    })

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.drills import score_series
+from analysis.drills import SETTLE_S, DrillSettings, drill_plan, score_series
 from daq.events import DrillScored, DrillStarted, DrillTargetShown
 from daq.reader import read_recording
 
@@ -64,6 +64,36 @@ def test_limits_result_gives_the_lateral_range(tmp_path: Path) -> None:
     assert lateral["settings"]["range_left_mm"] == pytest.approx(left)
     assert lateral["range_mm"][0] == pytest.approx(left)
     assert "as far as you can" not in out.stderr  # no range phase: it was given
+
+
+def test_a_sequence_prints_every_drill_and_records_them_in_one_file(tmp_path: Path) -> None:
+    path = tmp_path / "visit.h5"
+    out = run_cli("drill", "limits", "lateral", "--terminal", "--speed", "15", "--targets", "2",
+                  "--json", "--seed", "4", "--record", str(path), timeout=180)
+    assert out.returncode == 0, out.stderr
+    results = json.loads(out.stdout)
+    assert [r["drill"] for r in results] == ["limits", "lateral"]
+    assert all(r["completed"] for r in results)
+    recording = read_recording(path)
+    starts = [e for e in recording.events if isinstance(e, DrillStarted)]
+    assert [e.drill for e in starts] == ["limits", "lateral"]
+    assert [e.start_s for e in starts] == [r["start_s"] for r in results]
+    # The lateral drill starts once the limits drill has ended and the person has stood
+    # SETTLE_S again (to the next sample).
+    plan = drill_plan(DrillSettings.from_dict(results[0]["settings"]))
+    limits_end_s = starts[0].start_s + plan[-1].t1_s
+    assert starts[1].start_s - limits_end_s == pytest.approx(SETTLE_S, abs=0.05)
+    scored = [e for e in recording.events if isinstance(e, DrillScored)]
+    assert [e.drill for e in scored] == ["limits", "lateral"]
+    assert scored[0].t_s < starts[1].start_s
+    # A sequence's JSON gives its limits drill's range to a later lateral drill.
+    file = tmp_path / "visit.json"
+    file.write_text(out.stdout)
+    again = run_cli("drill", "lateral", "--terminal", "--speed", "6", "--targets", "2",
+                    "--limits", str(file), "--json", "--seed", "1")
+    assert again.returncode == 0, again.stderr
+    left = next(t for t in results[0]["trials"] if t["label"] == "left")["maximum_mm"]
+    assert json.loads(again.stdout)["range_mm"][0] == pytest.approx(left)
 
 
 def test_plain_text_scores_when_not_json() -> None:

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from analysis.drill_review import TRIAL_COLUMNS, read_recorded_drill, recorded_drill
+from analysis.drill_review import TRIAL_COLUMNS, read_recorded_drills, recorded_drills
 from analysis.drills import score_series
 from daq.errors import MidfootError
 from daq.events import DrillScored
@@ -36,7 +36,7 @@ def _without_scores(series):
 @pytest.mark.parametrize("name", ["lateral", "rhythmic", "limits", "weight"])
 def test_each_drill_reads_back_with_the_live_scores(drill_files, name: str) -> None:
     rec = drill_files[name]
-    drill = read_recorded_drill(rec.path)
+    drill = read_recorded_drills(rec.path)[0]
     assert drill.drill == name
     assert drill.recorded
     assert _close(drill.result.to_dict(), rec.live)
@@ -52,7 +52,7 @@ def test_each_drill_reads_back_with_the_live_scores(drill_files, name: str) -> N
 
 def test_lateral_bands_sit_where_the_drill_showed_them(drill_files) -> None:
     rec = drill_files["lateral"]
-    drill = read_recorded_drill(rec.path)
+    drill = read_recorded_drills(rec.path)[0]
     base = rec.live["baseline_mm"][0]
     left_range, right_range = rec.live["range_mm"]
     s = drill.settings
@@ -63,19 +63,18 @@ def test_lateral_bands_sit_where_the_drill_showed_them(drill_files) -> None:
         assert 0.5 * (target.lo_mm + target.hi_mm) == pytest.approx(centre)
         assert target.hi_mm - target.lo_mm == pytest.approx(s.band_pct / 100.0 * reach)
         assert (target.shown_s, target.until_s) == (row.shown_s, row.until_s)
-    # The late person's scripted reaction is in the samples. (Checked on the file's own
-    # rescoring: on a loaded machine the live drill can find its start late, and then the
-    # stored live scores, which the review shows as they are, miss the script.)
+    # The late person's scripted reaction, in the stored live scores and in the file's own
+    # rescoring alike (the person follows the screen, so a late live start keeps it).
     late = behaviour("late").reaction_s
-    rescored = recorded_drill(_without_scores(read_recording(rec.path)))
-    for row in rescored.rows:
+    rescored = recorded_drills(_without_scores(read_recording(rec.path)))[0]
+    for row in [*drill.rows, *rescored.rows]:
         assert abs(float(row.cells()["reaction_time_s"]) - late) < 0.1
         assert row.cells()["success"] == "yes"
 
 
 def test_rhythmic_target_follows_the_drills_own_wave(drill_files) -> None:
     rec = drill_files["rhythmic"]
-    drill = read_recorded_drill(rec.path)
+    drill = read_recorded_drills(rec.path)[0]
     base = rec.live["baseline_mm"][0]
     amp = drill.settings.amplitude_pct / 100.0
     for target in drill.targets:
@@ -88,7 +87,7 @@ def test_rhythmic_target_follows_the_drills_own_wave(drill_files) -> None:
 def test_without_stored_scores_they_are_recomputed_from_the_samples(drill_files) -> None:
     rec = drill_files["lateral"]
     series = read_recording(rec.path)
-    drill = recorded_drill(_without_scores(series))
+    drill = recorded_drills(_without_scores(series))[0]
     assert not drill.recorded
     assert "recomputed" in drill.summary_lines()[-1]
     assert _close(drill.result.to_dict(), score_series(series).to_dict())
@@ -103,6 +102,29 @@ def test_a_hinge_file_holds_no_drill(tmp_path) -> None:
     from review_sessions import recording, write_session
 
     path = write_session(recording("hinge-kickstand-left", seed=5, n_reps=1), tmp_path / "h.h5")
-    assert recorded_drill(read_recording(path)) is None
+    assert recorded_drills(read_recording(path)) == []
     with pytest.raises(MidfootError, match="holds no drill"):
-        read_recorded_drill(path)
+        read_recorded_drills(path)
+
+
+def test_a_sequence_reads_back_every_drill_with_its_own_events(drill_files) -> None:
+    rec = drill_files["lateral+rhythmic"]
+    drills = read_recorded_drills(rec.path)
+    assert [d.drill for d in drills] == ["lateral", "rhythmic"]
+    assert len(rec.live) == 2
+    for drill, live in zip(drills, rec.live, strict=True):
+        assert drill.recorded
+        assert _close(drill.result.to_dict(), live)
+        assert [r.trial for r in drill.rows] == live["trials"]
+        assert len(drill.targets) == len(drill.rows) > 0
+    kinds = [{t.kind for t in d.targets} for d in drills]
+    assert kinds == [{"band"}, {"moving"}]
+    # The second drill starts after the first has ended: each owns its own stretch.
+    first_end = max(t.until_s for t in drills[0].targets)
+    assert drills[1].result.start_s > first_end
+    assert min(r.shown_s for r in drills[1].rows) > first_end
+    # Without stored scores each drill is rescored from its own samples, as live.
+    series = _without_scores(read_recording(rec.path))
+    for drill, live in zip(recorded_drills(series), rec.live, strict=True):
+        assert not drill.recorded
+        assert _close(drill.result.to_dict(), live)

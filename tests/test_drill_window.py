@@ -168,3 +168,35 @@ def test_a_view_before_anything_arrived_draws(qtbot) -> None:
     _check_sizes(qtbot, w)
     w.close()
     d.finish()
+
+
+def test_a_sequence_says_which_drill_runs(qtbot) -> None:
+    from hardware.drill_people import forget_screen, watch_screen
+
+    sequence = [DrillSettings.from_text("drill=lateral,targets=2,range_left_mm=90,"
+                                        "range_right_mm=90"),
+                DrillSettings.from_text("drill=rhythmic,cycles=2,cycle_s=2")]
+    url = virtual_plate_url("drill-lateral-perfect", 80, seed=64, speed=6.0,
+                            extra={"drill": ";".join(s.to_text() for s in sequence)})
+    screen = watch_screen(url)
+    session = LiveSession(url, StanceSetup("bilateral"))
+    d = DrillSession(session, sequence)
+    d.watchers.append(screen.see)
+    w = DrillWindow(d)
+    qtbot.addWidget(w)
+    w.show()
+    session.start()
+    try:
+        assert w.windowTitle() == "midfoot drill: lateral, rhythmic"
+        _wait_for(qtbot, d, lambda v: v.drill == "rhythmic" and v.phase == "range")
+        w.tick()
+        w.timer.stop()
+        assert d.position == (2, 2)
+        info = w.canvas.canvas_layout().texts[1].text
+        assert info.startswith("rhythmic (drill 2 of 2)")
+        _check_sizes(qtbot, w)
+    finally:
+        w.close()
+        d.finish()
+        session.stop()
+        forget_screen(url)

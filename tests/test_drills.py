@@ -7,6 +7,7 @@ session. Plate time runs faster than the wall clock (``speed``) so the file stay
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from pathlib import Path
@@ -38,7 +39,13 @@ from daq.reader import read_recording
 from daq.series import PlateSeries
 from gui.drill_session import DrillSession
 from gui.session import LiveSession, virtual_plate_url
-from hardware.drill_people import DRILL_PERSON_NAMES, make_drill_person
+from hardware.drill_people import (
+    DRILL_PERSON_NAMES,
+    behaviour,
+    forget_screen,
+    make_drill_person,
+    watch_screen,
+)
 
 SPEED = 4.0
 REACTION_TOLERANCE_S = 0.1
@@ -62,7 +69,10 @@ def run_drills(specs: list[tuple[str, str, str, int]], record: Path | None = Non
         session = LiveSession(url, StanceSetup("bilateral"))
         if record is not None and i == 0:
             session.start_recording(str(record))
-        runs.append((session, DrillSession(session, settings), person))
+        drill_session = DrillSession(session, settings)
+        # The person watches the drill's screen (registered before the plate opens).
+        drill_session.watchers.append(watch_screen(url).see)
+        runs.append((session, drill_session, person))
     longest = max(person.scenario.duration_s for _, _, person in runs)
     out = []
     try:
@@ -82,6 +92,7 @@ def run_drills(specs: list[tuple[str, str, str, int]], record: Path | None = Non
     finally:
         for session, _, _ in runs:
             session.stop()
+            forget_screen(session.url)
     for (session, _, person), (result, _) in zip(runs, out, strict=True):
         assert session.status.dropped == 0, person.truth.name
         assert result.completed
@@ -149,6 +160,80 @@ def test_lateral_perfect_person_recorded_and_rescored_offline(lateral: dict) -> 
     # The same drill scored on the whole recorded series: the same result.
     offline = score_series(recording)
     assert _close(offline.to_dict(), result.to_dict())
+
+
+@pytest.mark.parametrize(("drill", "text"), [
+    ("lateral", "drill=lateral,targets=2"),
+    # The rhythmic drill with a given range tracks from its first seconds (no range to
+    # measure first): a late start once showed the target and the cursor out of step.
+    ("rhythmic", "drill=rhythmic,range_left_mm=90,range_right_mm=90,cycle_s=2,cycles=3"),
+])
+def test_a_drill_that_starts_late_is_followed_and_rescored_as_it_ran(
+    tmp_path: Path, drill: str, text: str
+) -> None:
+    """A drill that first sees the plate late (a busy machine, a slow start-up tare).
+
+    Its person starts when its screen shows the drill started, so the scripted reaction
+    (and tracking lag) holds; and rescoring the file starts the drill where it started
+    live, so both give the same scores from the same samples (found again from the
+    samples, the start would be where an idle machine would have started: 2 s after the
+    person stepped on).
+    """
+    settings = DrillSettings.from_text(text)
+    name = f"drill-{drill}-late"
+    url = virtual_plate_url(name, 80, seed=21, speed=SPEED,
+                            extra={"drill": settings.to_text(), "loop": "0"})
+    person = make_drill_person(name, settings, seed=21)
+    screen = watch_screen(url)
+    session = LiveSession(url, StanceSetup("bilateral"))
+    path = tmp_path / "late-start.h5"
+    session.start_recording(str(path))
+    seen: list[float] = []
+    session.add_tap(lambda block: seen.append(float(block.t_s[-1])) if len(block) else None)
+    late_s = person.truth.start_s + 2.5
+    try:
+        session.start()
+        deadline = time.monotonic() + 30.0
+        # The drill opens only once the person has stood well past its usual start.
+        while not seen or seen[-1] < late_s:
+            assert time.monotonic() < deadline, "the plate sent nothing"
+            session.poll()
+            time.sleep(0.02)
+        live = DrillSession(session, settings)
+        live.watchers.append(screen.see)
+        deadline = time.monotonic() + person.scenario.duration_s / SPEED + 30.0
+        while not live.finished:
+            assert time.monotonic() < deadline, "the drill did not finish in time"
+            session.poll()
+            time.sleep(0.05)
+        result = live.finish()
+        session.stop_recording()
+    finally:
+        session.stop()
+        forget_screen(url)
+    assert session.status.dropped == 0
+    assert result.start_s > late_s
+    assert screen.start_s == result.start_s
+    late = behaviour("late")
+    if drill == "lateral":
+        reactions = [t["reaction_time_s"] for t in result.trials]
+        assert len(reactions) == 2
+        assert all(abs(r - late.reaction_s) < REACTION_TOLERANCE_S for r in reactions)
+        assert result.scores["success"] == 1.0
+    else:
+        (pace,) = result.trials
+        assert pace["lag_s"] == pytest.approx(late.lag_s, abs=0.1)
+        assert pace["amplitude_pct"] == pytest.approx(100.0, abs=15.0)
+        assert pace["directional_control_pct"] > 80.0
+    recording = read_recording(path)
+    stored = [e for e in recording.events if isinstance(e, DrillScored)]
+    rescored = score_series(dataclasses.replace(
+        recording, events=tuple(e for e in recording.events if e not in stored)))
+    assert _close(rescored.to_dict(), result.to_dict())
+    # The cause: found again from the samples, the start is the idle machine's.
+    again = DrillRun(settings, StanceSetup("bilateral"))
+    again.feed(recording)
+    assert again.start_s == pytest.approx(person.truth.start_s, abs=0.05)
 
 
 def test_lateral_late_person_reaction_time_is_the_scripted_delay(lateral: dict) -> None:

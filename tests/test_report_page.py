@@ -205,6 +205,21 @@ def test_a_report_of_reps_and_a_drill_has_both(sessions: list[Path], drill_files
     assert html.count('<section class="drill">') == 1
 
 
+def test_a_sequence_file_reports_each_of_its_drills(drill_files) -> None:
+    from analysis.drill_review import DrillTrialRow
+
+    rec = drill_files["lateral+rhythmic"]
+    html = report_html(analyse_files([rec.path]))
+    assert html.count('<section class="drill">') == 2
+    assert html.count('class="drill-trace"') == 2
+    assert f"{rec.path.name} 1 of 2: lateral drill" in html
+    assert f"{rec.path.name} 2 of 2: rhythmic drill" in html
+    for live in rec.live:
+        for trial in live["trials"]:
+            for cell in DrillTrialRow(live["drill"], trial).cells().values():
+                assert f">{cell}</td>" in html
+
+
 def test_chromium_renders_the_drill_section(drill_files, tmp_path: Path) -> None:
     exe = _chromium()
     out = tmp_path / "drills.html"
@@ -226,3 +241,59 @@ def test_chromium_renders_the_drill_section(drill_files, tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_drill_part_shows_the_athletes_trend_as_history_gives_it(tmp_path: Path,
+                                                                       capsys) -> None:
+    import json
+
+    import h5py
+    from drill_files import record_drill_files
+
+    exe = _chromium()
+    visits = tmp_path / "visits"
+    visits.mkdir()
+    flags = ["--targets", "4", "--speed", "4"]
+    # Three people of different skill, one a visit; the files' names are not in date order.
+    days = {"a-perfect": "2026-01-19", "b-late": "2026-01-05", "c-weak": "2026-01-12"}
+    recs = record_drill_files(visits, {
+        "a-perfect": ("lateral", "perfect", flags),
+        "b-late": ("lateral", "late", flags),
+        "c-weak": ("lateral", "weak-left", flags),
+    })
+    for key, rec in recs.items():
+        with h5py.File(rec.path, "r+") as f:
+            f.attrs["athlete"] = "Ann"
+            f.attrs["created_utc"] = f"{days[key]}T10:00:00Z"
+    assert run_command("history", ["Ann", "--sessions-dir", str(visits), "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)["metrics"]
+    out = tmp_path / "trend.html"
+    newest = str(recs["a-perfect"].path)
+    assert run_command("report", [newest, "--sessions-dir", str(visits), "--out", str(out)]) == 0
+    html = out.read_text()
+    points: dict[tuple[str, str], list[tuple[str, float]]] = {}
+    for svg in re.finditer(r'<svg[^>]*class="drill-trend" data-drill="lateral" '
+                           r'data-score="([a-z_]+)">(.*?)</svg>', html, re.S):
+        for p in re.finditer(r'data-side="(\w+)" data-day="([\d-]+)" data-value="([-\d.e]+)"',
+                             svg.group(2)):
+            points.setdefault((svg.group(1), p.group(1)), []).append(
+                (p.group(2), float(p.group(3))))
+    ordered = sorted(days.values())
+    for score in ("time_to_target_s", "reaction_time_s", "success"):
+        for side in ("left", "right"):
+            got = points[(score, side)]
+            want = metrics[f"drill:lateral:{score}:{side}"]["points"]
+            # Every visit the score has, oldest first, with history's own numbers.
+            assert [d for d, _ in got] == [p["day"] for p in want]
+            assert [v for _, v in got] == [p["value"] for p in want]
+    held = dict(points[("success", "left")])
+    assert [d for d, _ in points[("success", "right")]] == ordered
+    # The scripted skills show: the weak-left person held no left target, the others all.
+    assert held == {"2026-01-05": 100.0, "2026-01-12": 0.0, "2026-01-19": 100.0}
+    reaction = dict(points[("reaction_time_s", "right")])
+    assert reaction["2026-01-05"] - reaction["2026-01-19"] > 0.3  # late against perfect
+    done = _render(exe, out, tmp_path / "profile", "--dump-dom")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert _console(done.stderr) == []
+    assert done.stdout.count('class="drill-trend"') == 3
+    assert "Drill scores across visits: Ann, 3 visit(s)" in done.stdout

@@ -244,6 +244,34 @@ def test_a_lateral_drill_file_jumps_from_trial_to_trial(drill_files) -> None:
     assert "asymmetry (right vs left)" in text
 
 
+def test_a_sequence_file_lists_every_drills_trials(drill_files) -> None:
+    from analysis.drill_review import DrillTrialRow
+
+    rec = drill_files["lateral+rhythmic"]
+    m = ReviewModel([rec.path])
+    assert [d.drill for d in m.file.drills] == ["lateral", "rhythmic"]
+    keys = [k for k, _ in m.table_columns()]
+    assert keys[0] == "drill"
+    assert {"reaction_time_s", "directional_control_pct"} <= set(keys)
+    cells = m.table_cells()
+    trials = [(live["drill"], t) for live in rec.live for t in live["trials"]]
+    assert len(cells) == len(trials)
+    for row, (name, trial) in zip(cells, trials, strict=True):
+        assert row["drill"] == name
+        for key, text in DrillTrialRow(name, trial).cells().items():
+            assert row[key] == text
+    # The rows run on from the first drill into the second.
+    last = len(cells) - 1
+    shown, _ = m.jump_to_row(last)
+    assert shown == m.file.drills[1].rows[-1].shown_s
+    assert m.table_index_at() == last
+    assert m.previous_row() == last - 1
+    summary = m.drill_summary()
+    assert summary[0] == f"lateral + rhythmic drills, {len(trials)} trials"
+    assert any(line.startswith("lateral drill") for line in summary)
+    assert any(line.startswith("rhythmic drill") for line in summary)
+
+
 def test_a_hinge_file_keeps_its_rep_table(h5: Path) -> None:
     from analysis.review import REP_COLUMNS
 

@@ -365,6 +365,40 @@ def test_a_drill_file_shows_targets_trials_and_scores(drill_files, drill_window,
     assert (image.width(), image.height()) == (1440, 860)
 
 
+def test_a_sequence_file_shows_every_drills_targets_and_trials(drill_files,
+                                                               drill_window) -> None:
+    rec = drill_files["lateral+rhythmic"]
+    w = drill_window(rec.path)
+    lateral, rhythmic = w.model.file.drills
+    headers = [w.table.horizontalHeaderItem(c).text() for c in range(w.table.columnCount())]
+    assert headers == [label for _, label in w.model.table_columns()]
+    assert headers[0] == "Drill"
+    n = sum(len(live["trials"]) for live in rec.live)
+    assert w.table.rowCount() == n
+    assert [w.table.item(r, 0).text() for r in range(n)] == [
+        live["drill"] for live in rec.live for _ in live["trials"]]
+    # Both drills' targets: the lateral bands and the rhythmic moving target.
+    items = _target_items(w)
+    assert len(items["rect"]) == len(lateral.targets)
+    assert len(items["line"]) == len(rhythmic.targets)
+    x, y = items["line"][0].getData()
+    assert np.allclose(y, rhythmic.targets[0].target_mm)
+    text = w.drill_label.text()
+    assert "lateral drill" in text
+    assert "rhythmic drill" in text
+    assert f"lateral + rhythmic drills, {n} trials" in w.message.text()
+    # The last row is the rhythmic drill's last pace.
+    w.jump_to_row(n - 1)
+    assert w.model.cursor.position_s == pytest.approx(rhythmic.rows[-1].shown_s)
+    assert w.table.currentRow() == n - 1
+    w.plots[0].setXRange(lateral.result.start_s - 2, rhythmic.targets[-1].until_s + 3,
+                         padding=0)
+    QtWidgets.QApplication.processEvents()
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = w.export_png(ARTIFACTS / "review-drill-sequence.png")
+    assert QtGui.QImage(str(shot)).width() == 1440
+
+
 def test_hinge_buttons_come_back_on_a_hinge_file(drill_files, sessions, qtbot) -> None:
     w = ReviewWindow(ReviewModel([drill_files["lateral"].path, sessions[0]]))
     qtbot.addWidget(w)

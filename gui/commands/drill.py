@@ -34,7 +34,7 @@ from gui.cli import CommandParser
 from gui.display import has_display, platform_problem, qt_application
 from gui.drill_session import DrillSession
 from gui.session import STANCES, LiveSession, virtual_plate_url
-from hardware.drill_people import BEHAVIOURS
+from hardware.drill_people import BEHAVIOURS, forget_screen, watch_screen
 
 REFRESH_S = 0.1
 BAR_WIDTH = 41
@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="A weight-shift drill with visual feedback, scored (docs/drills.md). "
         "Drills: " + "; ".join(f"{k}: {v}" for k, v in DRILL_HELP.items()),
     )
-    p.add_argument("name", choices=DRILL_NAMES, help="which drill")
+    p.add_argument("name", choices=DRILL_NAMES, nargs="+",
+                   help="which drill; several run one after another into one recording")
     p.add_argument("--port", help="device path or pyserial URL (default: the plate found, "
                    "else the virtual plate)")
     p.add_argument("--stance", choices=STANCES, default="bilateral")
@@ -105,6 +106,10 @@ def _range_of(args: argparse.Namespace) -> tuple[float, float] | None:
             data = json.loads(Path(args.limits).read_text())
         except (OSError, ValueError) as exc:
             raise MidfootError(f"cannot read {args.limits} as a drill result ({exc})") from None
+        if isinstance(data, list):
+            # A sequence's --json: its limits drill's result.
+            data = next((d for d in data if isinstance(d, dict)
+                         and d.get("drill") == "limits"), None)
         if not isinstance(data, dict):
             raise MidfootError(f"{args.limits} is not a midfoot drill result")
         got = result_from_dict(data).lateral_range_mm()
@@ -114,16 +119,23 @@ def _range_of(args: argparse.Namespace) -> tuple[float, float] | None:
     return None
 
 
-def settings_from_args(args: argparse.Namespace) -> DrillSettings:
-    """The drill's settings from the command line (MidfootError if out of range)."""
+def settings_from_args(args: argparse.Namespace, name: str | None = None) -> DrillSettings:
+    """The settings of drill ``name`` (default: the first named) from the command line.
+
+    Raises
+    ------
+    MidfootError
+        A setting is out of range.
+    """
+    name = name or _names(args)[0]
     rng = _range_of(args)
     kw: dict[str, object] = {}
-    if args.name == "weight" and args.seconds is not None:
+    if name == "weight" and args.seconds is not None:
         kw["duration_s"] = args.seconds
     if args.pace:
         kw["cycle_s"] = tuple(args.pace)
     return DrillSettings(
-        drill=args.name,
+        drill=name,
         level=args.level,
         target_pct=args.target_pct,
         band_pct=args.band_pct,
@@ -142,20 +154,33 @@ def settings_from_args(args: argparse.Namespace) -> DrillSettings:
     ).resolved()
 
 
+def _names(args: argparse.Namespace) -> list[str]:
+    """The drills named on the command line, in order (``name`` is one or a list)."""
+    return [args.name] if isinstance(args.name, str) else list(args.name)
+
+
 def choose_drill_source(
-    args: argparse.Namespace, settings: DrillSettings
+    args: argparse.Namespace, settings: DrillSettings | list[DrillSettings]
 ) -> tuple[str, str | None]:
-    """The plate to use and a note: ``--port``, the one plate found, else a drill person."""
+    """The plate to use and a note: ``--port``, the one plate found, else a drill person.
+
+    The drill person does every drill of a sequence in turn (the ``drill`` parameter
+    holds each drill's settings, separated by ``;``).
+    """
     if args.port:
         return args.port, None
     found = plate_ports()
     if found:
         return found[0][0], None
+    sequence = [settings] if isinstance(settings, DrillSettings) else list(settings)
+    first = sequence[0]
     url = virtual_plate_url(
-        f"drill-{settings.drill}-{args.person}", args.rate, seed=settings.seed,
-        speed=args.speed, extra={"drill": settings.to_text(), "loop": "0"},
+        f"drill-{first.drill}-{args.person}", args.rate, seed=first.seed,
+        speed=args.speed,
+        extra={"drill": ";".join(s.to_text() for s in sequence), "loop": "0"},
     )
-    return url, f"no plate found: the virtual plate plays a {args.person} person doing the drill"
+    what = "the drill" if len(sequence) == 1 else "the drills"
+    return url, f"no plate found: the virtual plate plays a {args.person} person doing {what}"
 
 
 def run(argv: list[str]) -> int:
@@ -163,10 +188,12 @@ def run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.seconds is not None and not args.seconds > 0:
         raise MidfootError("--seconds must be more than 0")
-    if args.name == "weight" and args.stance != "bilateral":
+    names = _names(args)
+    if "weight" in names and args.stance != "bilateral":
         raise MidfootError("the weight drill is for the bilateral stance: use --stance bilateral")
-    settings = settings_from_args(args)
-    url, note = choose_drill_source(args, settings)
+    sequence = [settings_from_args(args, name) for name in names]
+    settings = sequence[0]
+    url, note = choose_drill_source(args, sequence)
     terminal = args.terminal or not has_display()
     if not terminal and (problem := platform_problem()) is not None:
         print(f"midfoot drill: {problem}; until then the drill runs here in the terminal")
@@ -182,27 +209,35 @@ def run(argv: list[str]) -> int:
     if args.record:
         # Armed before the plate opens, so the file's clock is the drill's.
         session.start_recording(str(args.record))
-    drill = DrillSession(session, settings, stance, feed)
+    drill = DrillSession(session, sequence, stance, feed)
+    if note is not None:
+        # The virtual person watches this drill's screen, as a real one would: they start
+        # when it shows the drill started, however late the start-up tare let it start.
+        drill.watchers.append(watch_screen(url).see)
     info = sys.stderr if args.json else sys.stdout
     session.start()
     try:
         if note:
             print(note, file=info)
-        limit_s = args.seconds if args.seconds is not None and args.name != "weight" else None
+        limit_s = args.seconds if args.seconds is not None and "weight" not in names else None
         if terminal:
             run_terminal_drill(drill, limit_s, out=info, sound=args.sound)
         else:
             _run_window(drill, limit_s, args.sound)
-        result = drill.finish()
+        results = drill.finish_all()
         path = session.stop_recording() if args.record else None
     finally:
         session.stop()
+        forget_screen(url)
     if args.json:
-        print(json.dumps(result.to_dict(), allow_nan=False))
+        # One drill: its result; a sequence: the list of them, in order.
+        data = [r.to_dict() for r in results]
+        print(json.dumps(data[0] if len(names) == 1 else data, allow_nan=False))
     else:
-        print(result.summary_text())
-        for trial in result.trials:
-            print("  " + _trial_line(trial))
+        for result in results:
+            print(result.summary_text())
+            for trial in result.trials:
+                print("  " + _trial_line(trial))
     if path:
         print(f"recorded the drill to {path}", file=info)
     return 0
