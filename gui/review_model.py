@@ -173,8 +173,8 @@ class PeakPyramid:
         Times (increasing) and values (NaN allowed: a gap in the line). ``y`` may be a
         strided column of a bigger array: it is kept as a view, never copied.
     bad : (M,) int ndarray, optional
-        Indices of samples that are not measurements (HX711 glitches): drawn as gaps and
-        left out of every envelope.
+        Indices, in increasing order, of samples that are not measurements (HX711
+        glitches): drawn as gaps and left out of every envelope.
     scale : float
         Drawn values are ``y * scale`` (newtons shown as kilograms without a scaled copy).
     first : (lo, hi) of (N // PYRAMID_BASE,) ndarrays, optional
