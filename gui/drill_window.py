@@ -439,7 +439,9 @@ class DrillWindow(QtWidgets.QMainWindow):
         if view.state == "done" and not self._done_shown:
             self._done_shown = True
             result = run.result
-            self.canvas.headlines = result.headlines()
+            # A sequence's earlier drills keep a line each above the last one's results.
+            earlier = [f"{r.drill}: " + ", ".join(r.headlines()) for r in self.drill.results]
+            self.canvas.headlines = earlier + result.headlines()
             self.canvas.summary = [trial_text(run.settings.drill, str(t.get("label", "")), t)
                                    for t in result.trials]
         self.canvas.set_view(view)

@@ -195,6 +195,15 @@ def test_a_sequence_says_which_drill_runs(qtbot) -> None:
         info = w.canvas.canvas_layout().texts[1].text
         assert info.startswith("rhythmic (drill 2 of 2)")
         _check_sizes(qtbot, w)
+        # The end screen keeps the first drill's scores above the second's.
+        w.timer.start()
+        _wait_for(qtbot, d, lambda v: v.state == "done")
+        w.tick()
+        w.timer.stop()
+        shown = [t.text for t in w.canvas.canvas_layout().texts]
+        assert any(t.startswith("lateral: ") and "targets held" in t for t in shown)
+        assert any(t.startswith("directional control") for t in shown)
+        _check_sizes(qtbot, w)
     finally:
         w.close()
         d.finish()
