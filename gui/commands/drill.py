@@ -204,7 +204,7 @@ def run(argv: list[str]) -> int:
     session = LiveSession(url, stance, baudrate=args.baud)
     feed = None
     if args.lsl:
-        feed = LslFeed([f"drill start {settings.drill}"], "drill stop")
+        feed = LslFeed([f"drill start {' '.join(s.drill for s in sequence)}"], "drill stop")
         session.add_feed(feed)
     if args.record:
         # Armed before the plate opens, so the file's clock is the drill's.
