@@ -192,7 +192,6 @@ def run(argv: list[str]) -> int:
     if "weight" in names and args.stance != "bilateral":
         raise MidfootError("the weight drill is for the bilateral stance: use --stance bilateral")
     sequence = [settings_from_args(args, name) for name in names]
-    settings = sequence[0]
     url, note = choose_drill_source(args, sequence)
     terminal = args.terminal or not has_display()
     if not terminal and (problem := platform_problem()) is not None:
