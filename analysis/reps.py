@@ -75,7 +75,7 @@ SET_DOWN_AT_BOTTOM = 0.15
 # by its braking), a bell on the floor is not (its weight is missing, not accelerating). A
 # drop whose impulse below the weight is UNPAID_RATIO times or more the impulse above the
 # weight within UNPAID_REACH_S on both sides is therefore a candidate too.
-UNPAID_RATIO = 3.0
+UNPAID_RATIO = 2.0
 UNPAID_REACH_S = 1.0
 # ... and only where the path without a set-down does not close to within this share of
 # its depth (the +-25 % scatter of a real lockout's zero-impulse path, see hinge.py).
