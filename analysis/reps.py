@@ -68,6 +68,15 @@ SHORT_SET_DOWN_MIN_S = 0.1
 SET_DOWN_FLANK_FRACTION = 0.02
 SET_DOWN_FLANK_S = 0.5
 SET_DOWN_AT_BOTTOM = 0.15
+# At slow tempo the braking into the bottom and the push out of it stay under 2 % of the
+# weight (0.1-1.5 % in a 2.5 s descent), so the flank test above misses every rest. The
+# flanks are then judged against the dip instead: a dip of the body's own motion is paid
+# back by force above the weight within about a second (the impulse of a fast descent's dip
+# by its braking), a bell on the floor is not (its weight is missing, not accelerating). A
+# drop whose impulse below the weight is UNPAID_RATIO times or more the impulse above the
+# weight within UNPAID_REACH_S on both sides is therefore a candidate too.
+UNPAID_RATIO = 2.0
+UNPAID_REACH_S = 1.0
 # ... and only where the path without a set-down does not close to within this share of
 # its depth (the +-25 % scatter of a real lockout's zero-impulse path, see hinge.py).
 PLAIN_CLOSURE = 0.25
@@ -348,12 +357,26 @@ def short_set_down_spans(
     ends = np.flatnonzero(edges == -1) - 1
     high = fz > weight_n * (1.0 + SET_DOWN_FLANK_FRACTION)
     reach = max(1, int(round(SET_DOWN_FLANK_S / max(dt, 1e-9))))
+    unpaid_reach = max(1, int(round(UNPAID_REACH_S / max(dt, 1e-9))))
+    below = fz < weight_n
     out = []
     for i0, i1 in zip(starts.tolist(), ends.tolist(), strict=True):
         if (i1 - i0 + 1) * dt < SHORT_SET_DOWN_MIN_S - 1e-9:
             continue
-        if not high[max(0, i0 - reach) : i0].any() or not high[i1 + 1 : i1 + 1 + reach].any():
-            continue
+        flanked = high[max(0, i0 - reach) : i0].any() and high[i1 + 1 : i1 + 1 + reach].any()
+        if not flanked:
+            lo, hi = i0, i1
+            while lo > 0 and below[lo - 1]:
+                lo -= 1
+            while hi < n - 1 and below[hi + 1]:
+                hi += 1
+            deficit = float(np.sum(weight_n - fz[lo : hi + 1]))
+            around = np.concatenate(
+                [fz[max(0, lo - unpaid_reach) : lo], fz[hi + 1 : hi + 1 + unpaid_reach]]
+            )
+            surplus = float(np.sum(np.clip(around - weight_n, 0.0, None)))
+            if deficit < UNPAID_RATIO * surplus:
+                continue
         out.append((i0, i1))
     out.sort(key=lambda s: s[0] - s[1])
     return out

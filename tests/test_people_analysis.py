@@ -212,6 +212,49 @@ def test_a_short_drop_is_a_set_down_only_between_braking_and_push() -> None:
     assert short_set_down_spans(t, fz2, w) == []
 
 
+def test_a_short_rest_is_a_set_down_at_slow_tempo_when_the_dip_is_not_paid_back() -> None:
+    # A slow hinge brakes at under 1 % of the weight, far below the 2 % flank test; the
+    # bell's missing weight is not paid back by any push within a second, a dip is.
+    fs = 100.0
+    t = np.arange(0.0, 4.0, 1.0 / fs)
+    w = 90.0 * G_M_S2
+    fz = np.full(t.shape, w)
+    fz[(t >= 1.0) & (t < 1.8)] = 1.008 * w  # slow braking into the bottom
+    fz[(t >= 1.8) & (t < 2.2)] = w - 16 * G_M_S2  # bell on the floor for 0.4 s
+    fz[(t >= 2.2) & (t < 3.0)] = 1.008 * w  # a slow push up
+    spans = short_set_down_spans(t, fz, w)
+    assert len(spans) == 1
+    assert t[spans[0][0]] == pytest.approx(1.8, abs=0.02)
+    # The same dip paid back by braking (the body accelerating, then stopped) is not one.
+    fz2 = np.full(t.shape, w)
+    fz2[(t >= 1.8) & (t < 2.2)] = 0.9 * w
+    fz2[(t >= 2.2) & (t < 2.6)] = 1.09 * w
+    assert short_set_down_spans(t, fz2, w) == []
+
+
+def test_slow_touch_and_go_reps_on_unseen_people_keep_every_rep() -> None:
+    # Seeds the set-down rule was not tuned on (the bench walk uses 7000-7035). Before the
+    # unpaid-dip rule these kept 1 of 30 reps (each movement ran to the 12 s limit).
+    plan = PersonPlan(
+        stances=("bilateral",),
+        profile="minjerk",
+        tempo="slow",
+        bell="touch",
+        set_down_s=(0.3, 0.5),
+        load_kg=16.0,
+        sway_mm=2.0,
+        n_reps=5,
+    )
+    for rate_hz in (10, 80, 1000):
+        for seed in (51, 52):
+            played = people_table.play(_case(plan, seed=seed, rate_hz=rate_hz))
+            reps = analyse_series(played.series, played.told)
+            assert len(reps) == 5, (rate_hz, seed)
+            for rep, truth in zip(reps, played.reps, strict=True):
+                assert abs(rep.bottom_s - truth.bottom_s) <= 0.25, (rate_hz, seed)
+                assert rep.set_down, (rate_hz, seed)
+
+
 @pytest.mark.parametrize("rate_hz", [10, 80, 1000])
 def test_a_bell_picked_up_at_the_first_rep_and_put_down_at_the_last_keeps_every_rep(
     rate_hz: int,
