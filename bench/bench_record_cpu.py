@@ -26,7 +26,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import tty
 from pathlib import Path
@@ -92,13 +91,7 @@ def run_reader(
     t0, cpu0 = time.monotonic(), proc_cpu_s(proc.pid)
     emitter.run(args.seconds)
     wall, cpu = time.monotonic() - t0, proc_cpu_s(proc.pid) - cpu0
-    drainer = threading.Thread(target=emitter.drain, args=(30.0,), daemon=True)
-    drainer.start()
-    out, err = proc.communicate(timeout=120)
-    emitter.stop()
-    emitter.close()
-    if proc.returncode != 0:
-        print(f"  ({cmd[1:3]} exited {proc.returncode}: {err.strip()[-300:]})")
+    out, _ = emitter.wind_down(proc, " ".join(cmd[1:3]))
     return cpu, out, wall, emitter.sent
 
 

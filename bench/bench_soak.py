@@ -88,13 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         wall_s, cpu_s = time.monotonic() - t0, proc_cpu_s(proc.pid) - cpu0
         stop.set()
         sampler.join()
-        drainer = threading.Thread(target=emitter.drain, args=(30.0,), daemon=True)
-        drainer.start()
-        _, err = proc.communicate(timeout=120)
-        emitter.stop()
-        emitter.close()
-        if proc.returncode != 0:
-            print(f"  (record exited {proc.returncode}: {err.strip()[-300:]})")
+        emitter.wind_down(proc, "record")
         import h5py
 
         try:

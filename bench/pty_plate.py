@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import select
+import subprocess
 import threading
 import time
 import tty
@@ -111,6 +112,20 @@ class Emitter:
                     os.read(self.master, 4096)
                 except OSError:
                     return
+
+    def wind_down(self, proc: subprocess.Popen, name: str) -> tuple[str, str]:
+        """Let the reader ``proc`` exit (answering it meanwhile), then close; its output.
+
+        A non-zero exit is printed with the end of its stderr, naming it ``name``.
+        """
+        drainer = threading.Thread(target=self.drain, args=(30.0,), daemon=True)
+        drainer.start()
+        out, err = proc.communicate(timeout=120)
+        self.stop()
+        self.close()
+        if proc.returncode != 0:
+            print(f"  ({name} exited {proc.returncode}: {err.strip()[-300:]})")
+        return out, err
 
     def close(self) -> None:
         """Close both ends."""

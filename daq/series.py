@@ -259,6 +259,9 @@ def concat_series(parts: list[PlateSeries]) -> PlateSeries:
 # HX711 glitch: a sample reading all ones (REFERENCE.md), as a signed or an unsigned
 # 24-bit value; and saturation at either end of the range.
 GLITCH_COUNTS = (0x7FFFFF, -1, -0x800000)
+# How glitch_free reads counts: rows per block, and the integer a row of flags is read as.
+GLITCH_BLOCK_ROWS = 32768
+_ROW_FLAGS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def glitch_free(counts: np.ndarray) -> np.ndarray:
@@ -280,6 +283,3 @@ def glitch_free(counts: np.ndarray) -> np.ndarray:
             out[start : start + block.shape[0]] = ~bad.reshape(block.shape[0], -1).any(axis=1)
     return out
 
-
-GLITCH_BLOCK_ROWS = 32768
-_ROW_FLAGS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
