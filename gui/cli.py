@@ -13,6 +13,8 @@ meet prints a traceback; ``MIDFOOT_DEBUG=1`` shows it for bugs.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import faulthandler
 import importlib
 import os
 import sys
@@ -127,6 +129,10 @@ def run_command(name: str, argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``midfoot`` console script."""
     argv = sys.argv[1:] if argv is None else argv
+    # A crash in a C library (Qt, HDF5) then leaves the Python stack on stderr, for the
+    # bug report, instead of a bare "Segmentation fault" (not where stderr has no file).
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        faulthandler.enable()
     if not argv or argv[0] in ("-h", "--help", "help"):
         try:
             print(usage(), flush=True)

@@ -13,7 +13,6 @@ import contextlib
 import math
 import os
 import select
-import signal
 import sys
 import termios
 import threading
@@ -35,6 +34,7 @@ from gui.session import (
     asymmetry_text,
     default_sessions_dir,
 )
+from gui.stop_signals import catch_stop_signals, restore_signals
 
 REFRESH_S = 0.2
 PLAIN_LINE_EVERY_S = 1.0
@@ -171,15 +171,7 @@ def run_terminal(
         interactive = out.isatty()
     sessions_dir = sessions_dir or default_sessions_dir()
     stop = threading.Event()
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-
-        def on_signal(signum: int, frame: object) -> None:
-            stop.set()
-
-        previous = {
-            s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-        }
+    previous = catch_stop_signals(lambda signum, frame: stop.set())
     t0 = time.monotonic()
     drawn = 0
     last_plain = -math.inf
@@ -230,6 +222,5 @@ def run_terminal(
                         stop.set()
                         break
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore_signals(previous)
     return 0

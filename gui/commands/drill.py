@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import threading
 import time
@@ -34,6 +33,7 @@ from gui.cli import CommandParser
 from gui.display import has_display, platform_problem, qt_application
 from gui.drill_session import DrillSession
 from gui.session import STANCES, LiveSession, virtual_plate_url
+from gui.stop_signals import catch_stop_signals, qt_quit_on_signals, restore_signals
 from hardware.drill_people import BEHAVIOURS, forget_screen, watch_screen
 
 REFRESH_S = 0.1
@@ -262,7 +262,9 @@ def _run_window(drill: DrillSession, limit_s: float | None, sound: bool) -> None
     app = qt_application()
     window = DrillWindow(drill, sound=sound, limit_s=limit_s)
     window.show()
-    app.exec()
+    # Ctrl-C or kill ends the drill as closing the window does: scores so far, file kept.
+    with qt_quit_on_signals(app, threading.Event()):
+        app.exec()
     window.close()
 
 
@@ -324,7 +326,7 @@ def run_terminal_drill(
     interactive: bool | None = None,
     sound: bool = False,
 ) -> None:
-    """Show a running drill as text until it ends, ``limit_s`` pass, Ctrl-C or SIGTERM.
+    """Show a running drill as text until it ends, ``limit_s`` pass, or a stop signal.
 
     On a terminal one line redraws in place; piped, a line is printed for each new
     instruction and each trial's scores.
@@ -333,13 +335,7 @@ def run_terminal_drill(
     if interactive is None:
         interactive = out.isatty()
     stop = threading.Event()
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-
-        def on_signal(signum: int, frame: object) -> None:
-            stop.set()
-
-        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = catch_stop_signals(lambda signum, frame: stop.set())
     t0 = time.monotonic()
     said = ""
     warned = False
@@ -370,8 +366,7 @@ def run_terminal_drill(
     finally:
         if interactive:
             out.write("\n")
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore_signals(previous)
 
 
 __all__ = ["drill_bar", "drill_line", "run", "run_terminal_drill", "settings_from_args"]

@@ -7,12 +7,8 @@ without Qt's libraries (a headless Raspberry Pi) and `midfoot --help` stays fast
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
-import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from analysis.stance import StanceSetup
@@ -22,10 +18,7 @@ from daq.source import DEFAULT_BAUD
 from gui.cli import CommandParser
 from gui.display import has_display, platform_problem, qt_application
 from gui.session import DEFAULT_SCENARIO, STANCES, LiveSession, choose_source
-
-# Ctrl-C, `kill` and a closed terminal all stop the app and close any recording cleanly.
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-WATCH_INTERVAL_MS = 200  # how often the window checks for a failed acquisition
+from gui.stop_signals import catch_stop_signals, qt_quit_on_signals, restore_signals
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,7 +78,7 @@ def run(argv: list[str]) -> int:
     # A stop signal from here on closes any recording cleanly, even one that arrives while
     # the window is still being built (the faces' own handlers take over once they run).
     requested = threading.Event()
-    previous = _catch_stop_signals(lambda signum, frame: requested.set())
+    previous = catch_stop_signals(lambda signum, frame: requested.set())
     session = LiveSession(url, stance, baudrate=args.baud)
     if args.lsl:
         session.add_feed(LslFeed(["live start", f"stance {stance.stance}"], "live stop"))
@@ -108,15 +101,7 @@ def run(argv: list[str]) -> int:
         return _run_window(session, args, note, requested)
     finally:
         session.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _catch_stop_signals(handler: Callable[[int, object], None]) -> dict[int, object]:
-    """Install ``handler`` for SIGINT, SIGTERM and SIGHUP; the previous handlers."""
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    return {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+        restore_signals(previous)
 
 
 def _run_window(
@@ -143,65 +128,16 @@ def _run_window(
         # quit() closes every window first (Qt 6), which stops the plate.
         QtCore.QTimer.singleShot(int(args.seconds * 1000), app.quit)
     failed: list[str] = []
-    with _quit_on_signals(app, session, requested, failed):
+
+    def acquisition_failed() -> bool:
+        if session.status.failure and not failed:
+            failed.append(session.status.failure)
+        return bool(failed)
+
+    with qt_quit_on_signals(app, requested, acquisition_failed):
         app.exec()
     window.close()
     if failed:
         print(f"midfoot live: {failed[0]}", file=sys.stderr)
         return 1
     return 0
-
-
-@contextlib.contextmanager
-def _quit_on_signals(
-    app: object, session: LiveSession, requested: threading.Event, failed: list[str]
-) -> Iterator[None]:
-    """Quit the Qt loop cleanly on Ctrl-C, SIGTERM or SIGHUP, or when acquisition fails.
-
-    Python runs a signal handler only when the interpreter gets control, which it never
-    does while Qt's loop waits in C++; so the handlers' wake-up byte goes to a socket that
-    a QSocketNotifier watches (an instant wake), and a slow timer also checks whether the
-    acquisition stopped for good or a signal came before the loop ran. Quitting closes the
-    window, which stops the plate and closes any recording, so the file is complete.
-    """
-    from pyqtgraph.Qt import QtCore
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    read_sock, write_sock = socket.socketpair()
-    read_sock.setblocking(False)
-    write_sock.setblocking(False)
-
-    def on_signal(signum: int, frame: object) -> None:
-        requested.set()
-        app.quit()  # type: ignore[attr-defined]
-
-    def drain() -> None:
-        with contextlib.suppress(OSError):
-            read_sock.recv(64)
-
-    def watch() -> None:
-        failure = session.status.failure
-        if failure and not failed:
-            failed.append(failure)
-        if failed or requested.is_set():
-            app.quit()  # type: ignore[attr-defined]
-
-    previous = _catch_stop_signals(on_signal)
-    old_fd = signal.set_wakeup_fd(write_sock.fileno(), warn_on_full_buffer=False)
-    notifier = QtCore.QSocketNotifier(read_sock.fileno(), QtCore.QSocketNotifier.Type.Read)
-    notifier.activated.connect(drain)
-    timer = QtCore.QTimer()
-    timer.timeout.connect(watch)
-    timer.start(WATCH_INTERVAL_MS)
-    try:
-        yield
-    finally:
-        timer.stop()
-        notifier.setEnabled(False)
-        signal.set_wakeup_fd(old_fd)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        read_sock.close()
-        write_sock.close()

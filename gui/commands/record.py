@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
 import time
@@ -15,8 +14,7 @@ from daq.calibration import G_M_S2
 from daq.lsl import LslFeed, require_pylsl
 from daq.source import COALESCE_S, DEFAULT_BAUD, UNWATCHED_COALESCE_S, resolve_port
 from gui.cli import CommandParser
-
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+from gui.stop_signals import catch_stop_signals, restore_signals
 
 
 def _status_line(acq: Acquisition, elapsed_s: float) -> str:
@@ -58,12 +56,8 @@ def run(argv: list[str]) -> int:
     url = resolve_port(args.port)
 
     stop = threading.Event()
-
-    def on_signal(signum: int, frame: object) -> None:
-        stop.set()
-
     # Ctrl-C, `kill` and a closed terminal (SIGHUP) all close the file cleanly.
-    previous = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS}
+    previous = catch_stop_signals(lambda signum, frame: stop.set())
     # Nothing watches a recording live unless it is published on LSL: read in bigger bites.
     acq = Acquisition(
         url, baudrate=args.baud, coalesce_s=COALESCE_S if args.lsl else UNWATCHED_COALESCE_S
@@ -118,8 +112,7 @@ def run(argv: list[str]) -> int:
         acq.stop()
         if feed is not None:
             feed.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore_signals(previous)
     if sys.stderr.isatty() and not args.quiet:
         print(file=sys.stderr)
     st = acq.status

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analysis.stance import STANCES
 from daq.errors import MidfootError
 from gui.cli import CommandParser
 from gui.display import qt_application
+from gui.stop_signals import catch_stop_signals, qt_quit_on_signals, restore_signals
+
+if TYPE_CHECKING:
+    from gui.review_model import ReviewModel
 
 TABS = ("timeline", "overlays")
 
@@ -60,6 +67,24 @@ def run(argv: list[str]) -> int:
     if not 1 <= args.file <= len(model.files):
         raise MidfootError(f"--file {args.file}: give 1 to {len(model.files)}")
 
+    # From here a stop signal closes the window, even one that comes while it is being
+    # built (the loop honours it as soon as it runs).
+    requested = threading.Event()
+    previous = catch_stop_signals(lambda signum, frame: requested.set())
+    try:
+        return _show(model, args, requested, width, height)
+    finally:
+        restore_signals(previous)
+
+
+def _show(
+    model: ReviewModel,
+    args: argparse.Namespace,
+    requested: threading.Event,
+    width: int,
+    height: int,
+) -> int:
+    """Build the review window on ``model`` and run it (or write its screenshot)."""
     import pyqtgraph as pg  # noqa: PLC0415
 
     from gui.review_window import ReviewWindow  # noqa: PLC0415
@@ -88,4 +113,7 @@ def run(argv: list[str]) -> int:
         window.close()
         print(f"wrote {path}")
         return 0
-    return int(app.exec())
+    with qt_quit_on_signals(app, requested):
+        code = int(app.exec())
+    window.close()
+    return code
