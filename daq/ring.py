@@ -46,6 +46,9 @@ class SampleRing:
             for name, col in self.columns.items()
         }
         self._written = 0  # samples ever appended; published after the data is in place
+        # ... and how far the append in progress reaches, published before it writes: a
+        # reader whose oldest slot that append overwrites must copy again.
+        self._writing = 0
         self._lock = threading.Lock()  # serialises producers only; readers never take it
 
     @property
@@ -83,6 +86,7 @@ class SampleRing:
             return
         with self._lock:
             start = self._written
+            self._writing = start + n
             skip = max(0, n - self.capacity)  # only the newest `capacity` samples can be kept
             cap = self.capacity
             for name, buf in self._data.items():
@@ -110,7 +114,7 @@ class SampleRing:
 
     def intact(self, end: int, n: int) -> bool:
         """Whether views from :meth:`latest` ending at ``end`` with ``n`` samples are untouched."""
-        return self._written - end <= self.capacity - n
+        return self._writing - end <= self.capacity - n
 
     def reader(self) -> RingReader:
         """A cursor that starts at the current end and reads every later sample once."""
@@ -142,8 +146,9 @@ class RingReader:
             n = end - begin
             stop = end % ring.capacity + ring.capacity if n else ring.capacity
             data = {name: buf[stop - n : stop].copy() for name, buf in ring._data.items()}
-            # The producer may have lapped us while copying: then try again from further on.
-            if ring.written - begin <= ring.capacity:
+            # The producer may have lapped us while copying (an append in progress counts):
+            # then try again from further on.
+            if ring._writing - begin <= ring.capacity:
                 break
         self.position = end
         self.missed_total += missed
