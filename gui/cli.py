@@ -142,5 +142,40 @@ def main(argv: list[str] | None = None) -> int:
     return run_command(argv[0], argv[1:])
 
 
+def entry() -> None:
+    """The process's entry (the ``midfoot`` script, ``python -m gui.cli``): main, then exit.
+
+    Separate from :func:`main`, which tests call in-process: only a process of its own may
+    end itself early.
+    """
+    code = main()
+    if _qt_application_made():
+        _exit_before_qt_teardown(code)
+    sys.exit(code)
+
+
+def _qt_application_made() -> bool:
+    """Whether this process made a QApplication (a window command ran)."""
+    widgets = sys.modules.get("PyQt6.QtWidgets")
+    return widgets is not None and widgets.QApplication.instance() is not None
+
+
+def _exit_before_qt_teardown(code: int) -> None:
+    """End the process once a window command is done, without Python's teardown of Qt.
+
+    At exit PyQt's own exit function destroys the QApplication and the Qt objects left
+    (widgets, pyqtgraph's items) in no fixed order, and now and then one goes after what
+    it needs: a segfault after the command finished, seen under load in CI (`live` stopped
+    by SIGTERM exited -11 with its recording complete; faulthandler put it inside the exit
+    functions). By now every recording is closed and indexed, the LSL streams are closed
+    and the windows are shut, so nothing is left for the exit functions to save: the
+    process flushes what it printed and ends here, as pyqtgraph.exit() recommends.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -93,18 +94,19 @@ def _wait_for_samples(path: Path, proc: subprocess.Popen, n: int = 80) -> None:
     raise AssertionError(f"{path} never reached {n} samples: {proc.communicate()}")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_drill_window_stopped_by_a_signal_keeps_its_scores_and_file(
-    tmp_path: Path, sig: signal.Signals
-) -> None:
-    path = tmp_path / "drill.h5"
+def _stopped(
+    argv: list[str], sig: signal.Signals, ready: Callable[[subprocess.Popen], None]
+) -> str:
+    """Run ``midfoot ARGV`` in a window, send ``sig`` once ``ready(proc)`` returns; its stdout.
+
+    Asserts the clean exit every face promises: exit 0, no traceback.
+    """
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gui.cli", "drill", "lateral", "--targets", "6",
-         "--rate", "80", "--seed", "3", "--record", str(path)],
+        [sys.executable, "-m", "gui.cli", *argv],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
     )
     try:
-        _wait_for_samples(path, proc)
+        ready(proc)
         proc.send_signal(sig)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
@@ -114,6 +116,20 @@ def test_a_drill_window_stopped_by_a_signal_keeps_its_scores_and_file(
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr
     assert "KeyboardInterrupt" not in stderr
+    return stdout
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_drill_window_stopped_by_a_signal_keeps_its_scores_and_file(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    path = tmp_path / "drill.h5"
+    stdout = _stopped(
+        ["drill", "lateral", "--targets", "6", "--rate", "80", "--seed", "3",
+         "--record", str(path)],
+        sig,
+        lambda proc: _wait_for_samples(path, proc),
+    )
     # The scores so far, as closing the window prints them.
     assert any(line.startswith("lateral: ") for line in stdout.splitlines()), stdout
     assert f"recorded the drill to {path}" in stdout
@@ -122,19 +138,9 @@ def test_a_drill_window_stopped_by_a_signal_keeps_its_scores_and_file(
 
 def test_a_review_window_closes_on_ctrl_c(tmp_path: Path) -> None:
     path = write_session(recording("hinge-bilateral", seed=5, n_reps=2), tmp_path / "s.h5")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gui.cli", "review", str(path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
-    )
-    try:
+
+    def opened(proc: subprocess.Popen) -> None:
         time.sleep(4.0)  # opened and analysing, or drawn: either way it must stop
         assert proc.poll() is None, proc.communicate()
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, stderr
-    assert "Traceback" not in stderr
-    assert "KeyboardInterrupt" not in stderr
+
+    _stopped(["review", str(path)], signal.SIGINT, opened)
