@@ -3,7 +3,8 @@
 It runs in its own thread so nothing on screen ever waits on the serial port. Consumers
 either read the ring (the GUI, from a timer) or register a callback that gets every new block
 as a :class:`daq.series.PlateSeries` in the acquisition thread (the streaming analyser,
-which costs well under a millisecond).
+which costs well under a millisecond). A recording is written by its own thread
+(:class:`daq.recorder.RecorderThread`), so a slow disk never keeps this one from the port.
 A plate that stops answering is marked disconnected, the gap is written to the recording,
 and the port is retried every half second until the plate is back.
 
@@ -36,7 +37,7 @@ from daq.events import (
 )
 from daq.frames import MAX_RATE_HZ, check_info
 from daq.plate import PlateGeometry, load_plate
-from daq.recorder import SessionRecorder, require_room
+from daq.recorder import RecorderThread, require_room
 from daq.ring import Column, SampleRing
 from daq.samples import SampleBlock
 from daq.series import PlateSeries, SeriesMeta, glitch_free
@@ -150,7 +151,7 @@ class Acquisition:
         self._ring_ready = threading.Event()
         self._decoder = FrameDecoder()
         self._consumers: list[BlockConsumer] = []
-        self._recorder: SessionRecorder | None = None
+        self._recorder: RecorderThread | None = None
         self._pending_recording: tuple[str, dict[str, object]] | None = None
         # What arrived while a pending recording waits for the plate's INFO, in order:
         # ("block", SampleBlock, host_t), ("event", kind, fields), ("log", text, host_t).
@@ -369,7 +370,7 @@ class Acquisition:
         assert self.calibration is not None
         meta = {"source": self.url, "plate_id": self.calibration.plate_id, **metadata}
         try:
-            recorder = SessionRecorder(path, self.calibration, n_channels, meta)
+            recorder = RecorderThread(path, self.calibration, n_channels, meta)
         except MidfootError as exc:
             self.status.recording_error = str(exc)
             self.status.recording_path = None

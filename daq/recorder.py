@@ -8,6 +8,7 @@ to the last flush (at most one second old).
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import errno
 import json
@@ -15,6 +16,7 @@ import math
 import os
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -482,3 +484,116 @@ class SessionRecorder:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class RecorderThread:
+    """A :class:`SessionRecorder` fed from a queue by its own thread.
+
+    The acquisition thread must read the port on time: a pty or USB buffer holds about a
+    second of a 1 kHz 8-channel stream, and a flush that waits for a busy disk (dirty-page
+    write-back can block ``write()`` for seconds) would make the plate drop frames while the
+    reader sits in HDF5. So ``write``, ``add_text``, ``add_event`` and ``maybe_flush`` only
+    append to a queue, in their order, and return; the thread below does the HDF5 work
+    every ``WRITER_INTERVAL_S``, flushing each ``FLUSH_INTERVAL_S`` as before. A kill -9
+    loses what it lost before plus at most one interval: the samples since the last flush.
+
+    Parameters are those of :class:`SessionRecorder`; creating the file (and its errors)
+    happens here, in the caller's thread, so a bad path is said at once.
+    """
+
+    WRITER_INTERVAL_S = 0.05
+
+    def __init__(
+        self,
+        path: Path | str,
+        calibration: Calibration,
+        n_channels: int,
+        metadata: dict[str, object] | None = None,
+    ) -> None:
+        self._recorder = SessionRecorder(path, calibration, n_channels, metadata)
+        self.path = self._recorder.path
+        self.n_channels = n_channels
+        self.samples_written = 0  # received (the recorder's own count once closed)
+        self._ops: collections.deque[tuple[str, tuple[object, ...]]] = collections.deque()
+        self._wake = threading.Event()
+        self._closing = False
+        self._error: str | None = None
+        self._thread = threading.Thread(target=self._run, name="midfoot-recorder", daemon=True)
+        self._thread.start()
+
+    @property
+    def failed(self) -> str | None:
+        """The recorder's sentence once it stopped (disk full, I/O error), else None."""
+        return self._recorder.failed or self._error
+
+    @property
+    def samples_flushed(self) -> int:
+        """Samples on disk for sure (before the writer's last good flush)."""
+        return self._recorder.samples_flushed
+
+    def write(self, block: SampleBlock, host_t_s: np.ndarray | float) -> None:
+        """Queue a block of samples (see :meth:`SessionRecorder.write`)."""
+        if block.n_channels != self.n_channels:
+            # Said here, in the caller's thread, as the recorder itself would.
+            raise ValueError(
+                f"a {block.n_channels}-channel block cannot go into a {self.n_channels}-channel "
+                "recording"
+            )
+        if self.failed or len(block) == 0:
+            return
+        self.samples_written += len(block)
+        self._ops.append(("write", (block, host_t_s)))
+
+    def add_text(self, kind: str, text: str, host_t_s: float | None = None) -> None:
+        """Queue an INFO text, LOG line or event text (see :meth:`SessionRecorder.add_text`)."""
+        self._ops.append(("text", (kind, text, time.time() if host_t_s is None else host_t_s)))
+
+    def add_event(self, event: RecordedEvent, host_t_s: float | None = None) -> None:
+        """Queue an event; it lands before the samples that follow it, as with the recorder."""
+        self._ops.append(("event", (event, time.time() if host_t_s is None else host_t_s)))
+
+    def maybe_flush(self, force: bool = False) -> None:
+        """Ask for a flush now (``force``); else the thread flushes on its own schedule."""
+        if force:
+            self._ops.append(("flush", ()))
+            self._wake.set()
+
+    def close(self) -> None:
+        """Write everything queued, flush and close the file; waits for the thread."""
+        if not self._closing:
+            self._closing = True
+            self._wake.set()
+        self._thread.join()
+        self.samples_written = self._recorder.samples_written
+
+    def _run(self) -> None:
+        rec = self._recorder
+        try:
+            while True:
+                self._wake.wait(self.WRITER_INTERVAL_S)
+                self._wake.clear()
+                closing = self._closing  # read before draining: nothing queued is left
+                while self._ops:
+                    what, args = self._ops.popleft()
+                    if what == "write":
+                        rec.write(*args)  # type: ignore[arg-type]
+                    elif what == "text":
+                        rec.add_text(*args)  # type: ignore[arg-type]
+                    elif what == "event":
+                        rec.add_event(*args)  # type: ignore[arg-type]
+                    else:
+                        rec.maybe_flush(force=True)
+                if closing:
+                    rec.close()
+                    return
+                rec.maybe_flush()
+        except Exception as exc:  # noqa: BLE001 - said through ``failed``, never silent
+            self._error = (
+                f"the recording to {self.path} stopped ({type(exc).__name__}: {exc}); what "
+                "was flushed before is kept: this is a bug in midfoot, please report it"
+            )
+            self._ops.clear()
+            try:
+                rec.close()
+            except Exception:  # noqa: BLE001 - already failing; the sentence above says it
+                pass

@@ -21,7 +21,7 @@ from daq.events import CalibrationChanged, NoteAdded, Reconnected, event_kind
 from daq.frames import encode_info, encode_samples
 from daq.plate import load_plate
 from daq.reader import read_recording
-from daq.recorder import SessionRecorder, chunk_cache_bytes
+from daq.recorder import RecorderThread, SessionRecorder, chunk_cache_bytes
 from daq.samples import SampleBlock
 from daq.session import load_session
 
@@ -105,6 +105,76 @@ def test_recorder_round_trip_is_exact(tmp_path: Path):
     with h5py.File(path) as f:
         assert f["samples/counts"].compression == "gzip"
         assert f["samples/seq"].dtype == np.uint16
+
+
+def _mixed_ops(rec: SessionRecorder | RecorderThread, seed: int) -> None:
+    """Blocks of every size with events and LOG lines between them, as a session writes."""
+    rng = np.random.default_rng(seed)
+    counts = stream_counts(6_000, seed)
+    a = 0
+    while a < len(counts):
+        b = min(a + int(rng.integers(1, 400)), len(counts))
+        rec.write(
+            SampleBlock(np.arange(a, b), np.arange(a, b) * 1000, np.zeros(b - a, np.uint8),
+                        counts[a:b].astype(np.int32)),
+            1000.0 + a / 1000,
+        )
+        if rng.random() < 0.2:
+            rec.add_event(NoteAdded(text=f"after {b}"), 1000.0 + b / 1000)
+        if rng.random() < 0.1:
+            rec.add_text("log", f"line {b}\x00!", 1000.0 + b / 1000)
+        if rng.random() < 0.05:
+            rec.maybe_flush(force=True)
+        a = b
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_recorder_thread_writes_what_the_recorder_writes(tmp_path: Path, seed: int):
+    cal = Calibration.nominal("p1")
+    with SessionRecorder(tmp_path / "direct.h5", cal, 4) as direct:
+        _mixed_ops(direct, seed)
+    threaded = RecorderThread(tmp_path / "thread.h5", cal, 4)
+    _mixed_ops(threaded, seed)
+    threaded.close()
+    assert threaded.failed is None
+    assert threaded.samples_written == direct.samples_written == 6_000
+    a, b = load_session(tmp_path / "direct.h5"), load_session(tmp_path / "thread.h5")
+    assert np.array_equal(a.counts, b.counts)
+    assert np.array_equal(a.seq, b.seq)
+    assert a.events == b.events  # the same events at the same sample indices
+    assert a.logs == b.logs
+    with pytest.raises(ValueError, match="8-channel block"):
+        RecorderThread(tmp_path / "c.h5", cal, 4).write(
+            SampleBlock(np.arange(2), np.arange(2), np.zeros(2, np.uint8),
+                        np.zeros((2, 8), np.int32)), 1.0)
+
+
+def test_the_recorder_thread_never_makes_its_caller_wait_for_hdf5(tmp_path: Path):
+    # h5py's global lock, held here, stands for an HDF5 call stuck on a busy disk: the
+    # direct recorder's flush would wait for it; the thread's caller returns at once.
+    from h5py._objects import phil
+
+    rec = RecorderThread(tmp_path / "s.h5", Calibration.nominal("p1"), 4)
+    done = threading.Event()
+
+    def caller() -> None:
+        for k in range(50):
+            seq = np.arange(k * 10, k * 10 + 10)
+            rec.write(SampleBlock(seq, seq * 1000, np.zeros(10, np.uint8),
+                                  np.zeros((10, 4), np.int32)), 1.0)
+            rec.add_event(NoteAdded(text=str(k)))
+            rec.maybe_flush(force=True)
+        done.set()
+
+    with phil:
+        worker = threading.Thread(target=caller)
+        worker.start()
+        assert done.wait(10), "a write waited for HDF5"
+    worker.join()
+    rec.close()
+    s = load_session(tmp_path / "s.h5")
+    assert len(s.seq) == 500
+    assert [e.text for e in s.events] == [str(k) for k in range(50)]
 
 
 def test_recorder_refuses_to_overwrite(tmp_path: Path):
