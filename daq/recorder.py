@@ -323,19 +323,16 @@ class SessionRecorder:
         self._held_n = 0
         texts = {kind: lines for kind, lines in self._held_text.items() if lines}
         self._held_text = {kind: [] for kind in self._held_text}
+        bad_data: Exception | None = None
+        try:
+            values = self._held_values(held) if held else {}
+        except (ValueError, TypeError) as exc:
+            # Data the file cannot take, found before HDF5 was touched: the file is sound,
+            # so the texts still go in and the recording stops closed, not left open as
+            # after a disk error.
+            bad_data, held, values = exc, [], {}
         try:
             if held:
-                merged = SampleBlock.concat([b for b, _ in held])
-                values = {
-                    "seq": (merged.seq & 0xFFFF).astype(np.uint16),
-                    "t_us": (merged.t_us & 0xFFFFFFFF).astype(np.uint32),
-                    "stale": merged.stale,
-                    "counts": merged.counts,
-                    "host_t_s": np.concatenate(
-                        [np.broadcast_to(np.asarray(h, dtype=np.float64), (len(b),))
-                         for b, h in held]
-                    ),
-                }
                 for name, ds in self._ds.items():
                     ds.resize(self._stored + n, axis=0)
                     ds[self._stored :] = values[name]
@@ -351,6 +348,44 @@ class SessionRecorder:
             # (ValueError/TypeError: data the file cannot take; the recording stops with a
             # sentence rather than taking the acquisition thread with it.)
             self._fail(exc)
+            return
+        if bad_data is not None:
+            self._stop_on_bad_data(bad_data)
+
+    @staticmethod
+    def _held_values(held: list[tuple[SampleBlock, np.ndarray | float]]) -> dict[str, np.ndarray]:
+        """The held blocks as one array per sample dataset, in the file's types."""
+        merged = SampleBlock.concat([b for b, _ in held])
+        return {
+            "seq": (merged.seq & 0xFFFF).astype(np.uint16),
+            "t_us": (merged.t_us & 0xFFFFFFFF).astype(np.uint32),
+            "stale": merged.stale,
+            "counts": merged.counts,
+            "host_t_s": np.concatenate(
+                [np.broadcast_to(np.asarray(h, dtype=np.float64), (len(b),)) for b, h in held]
+            ),
+        }
+
+    def _stop_on_bad_data(self, exc: Exception) -> None:
+        """Stop the recording over data it cannot store; flush and close what it holds."""
+        self.failed = (
+            f"the recording to {self.path} stopped: samples it could not store ({exc}); the "
+            f"{self._stored} samples before are safe in that file: this is a bug in midfoot, "
+            "please report it"
+        )
+        self._held_blocks, self._held_n = [], 0
+        self._held_text = {kind: [] for kind in self._held_text}
+        file, self._file = self._file, None
+        self._ds, self._text = {}, {}
+        if file is None:
+            return
+        try:
+            file.flush()
+            self.samples_flushed = self._stored
+            file.close()
+        except (OSError, RuntimeError, ValueError) as close_exc:
+            self._keep_broken(file)  # the disk failed too: as after any failed write
+            self.failed += f" (closing it failed too: {close_exc})"
 
     def maybe_flush(self, force: bool = False) -> None:
         """Flush to disk if a second has passed since the last flush (or ``force``)."""
@@ -546,10 +581,14 @@ class RecorderThread:
 
     def add_text(self, kind: str, text: str, host_t_s: float | None = None) -> None:
         """Queue an INFO text, LOG line or event text (see :meth:`SessionRecorder.add_text`)."""
+        if self.failed:
+            return  # the writer has stopped: nothing would ever take it off the queue
         self._ops.append(("text", (kind, text, time.time() if host_t_s is None else host_t_s)))
 
     def add_event(self, event: RecordedEvent, host_t_s: float | None = None) -> None:
         """Queue an event; it lands before the samples that follow it, as with the recorder."""
+        if self.failed:
+            return
         self._ops.append(("event", (event, time.time() if host_t_s is None else host_t_s)))
 
     def maybe_flush(self, force: bool = False) -> None:

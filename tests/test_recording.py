@@ -177,6 +177,33 @@ def test_the_recorder_thread_never_makes_its_caller_wait_for_hdf5(tmp_path: Path
     assert [e.text for e in s.events] == [str(k) for k in range(50)]
 
 
+def test_the_recorder_thread_says_why_it_stopped_and_keeps_what_it_flushed(tmp_path: Path):
+    rec = RecorderThread(tmp_path / "s.h5", Calibration.nominal("p1"), 4)
+    seq = np.arange(100)
+    rec.write(SampleBlock(seq, seq * 1000, np.zeros(100, np.uint8),
+                          np.ones((100, 4), np.int32)), 1.0)
+    rec.maybe_flush(force=True)
+    # Host times that do not fit the block: data the file cannot take, in the writer's thread.
+    bad = np.arange(100, 110)
+    rec.add_event(NoteAdded(text="before"))
+    rec.write(SampleBlock(bad, bad * 1000, np.zeros(10, np.uint8), np.ones((10, 4), np.int32)),
+              np.zeros(3))
+    rec.maybe_flush(force=True)
+    deadline = time.monotonic() + 10
+    while rec.failed is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert rec.failed is not None
+    assert "s.h5" in rec.failed
+    assert "could not store" in rec.failed
+    rec.write(SampleBlock(bad, bad * 1000, np.zeros(10, np.uint8), np.ones((10, 4), np.int32)),
+              1.0)
+    rec.add_event(NoteAdded(text="after"))
+    rec.close()
+    s = load_session(tmp_path / "s.h5")
+    assert np.array_equal(s.seq, seq)  # everything before the bad block, nothing after
+    assert [e.text for e in s.events] == ["before"]
+
+
 def test_recorder_refuses_to_overwrite(tmp_path: Path):
     path = tmp_path / "s.h5"
     path.write_bytes(b"precious")

@@ -85,8 +85,9 @@ def test_live_keys_work_in_the_terminal_view(tmp_path: Path) -> None:
         path = Path(term.text()[start:].split("recording to ", 1)[1].split()[0])
         assert path.parent == sessions
         term.pump(2.0)
-        # A person is standing: the tare waits rather than zero them.
-        term.wait_for("someone is on the plate", after=term.type("t"))
+        # A person is standing: the tare waits rather than zero them (the manual tare's own
+        # prompt, not the start-up tare's "someone is on the plate, so it was not tared").
+        term.wait_for("tare: someone is on the plate", after=term.type("t"))
         term.wait_for("saved ", after=term.type(" "))
         term.wait_for("stance bilateral", after=term.type("1"))
         # Redrawn in place: the screen moves the cursor up rather than scrolling a new copy.
