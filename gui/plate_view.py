@@ -23,6 +23,7 @@ from gui.colours import (
     ZONE_RGB,
     css,
 )
+from gui.plot_items import remove_items
 from gui.type_scale import MIN_PX, scaled_px, set_font_px
 
 TRAIL_S = 2.0
@@ -222,8 +223,7 @@ class PlateView(QtWidgets.QWidget):
     # -- static drawing -----------------------------------------------------------------------
     def set_plate(self, plate: PlateGeometry) -> None:
         """Draw the plate outline, its cells and the front/left/right labels."""
-        for it in self._static:
-            self.plot.removeItem(it)
+        remove_items(self.plot, self._static)
         self._static.clear()
         w, d = plate.width_mm, plate.depth_mm
         rect = QtWidgets.QGraphicsRectItem(-w / 2, -d / 2, w, d)
@@ -278,8 +278,7 @@ class PlateView(QtWidgets.QWidget):
 
     def set_stance(self, stance: object) -> None:
         """Draw the feet of ``stance`` (a StanceSetup) with their heel/midfoot/forefoot zones."""
-        for it in self._stance_items:
-            self.plot.removeItem(it)
+        remove_items(self.plot, self._stance_items)
         self._stance_items.clear()
         self.stance = stance
         for zone, poly in stance.zone_boundaries_mm():

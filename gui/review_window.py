@@ -38,6 +38,7 @@ from gui.colours import (
     css,
 )
 from gui.plate_view import PlateView
+from gui.plot_items import remove_items
 from gui.review_model import ReviewModel
 from gui.traces import TraceCurve, cell_name
 
@@ -364,7 +365,6 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self.cell_curves: list[TraceCurve] = []
         self.plots[0].getViewBox().sigXRangeChanged.connect(lambda *_: self.redraw_traces())
         self._mark_items: list[tuple[pg.PlotItem, QtWidgets.QGraphicsItem]] = []
-        self._retired: list[QtWidgets.QGraphicsItem] = []
         self._rep_labels: list[tuple[float, pg.TextItem]] = []
         self._drill_labels: list[pg.TextItem] = []
         self.table = QtWidgets.QTableWidget()
@@ -426,13 +426,8 @@ class ReviewWindow(QtWidgets.QMainWindow):
         f = self.model.file
         series = f.series
         for plot, item in self._mark_items:
-            plot.removeItem(item)
-        for c in self.cell_curves:
-            self.plots[2].removeItem(c)
-        # The removed items live until the next redraw: freed at once, Qt could still call
-        # into one from an event already queued for it (a "pure virtual method called" abort
-        # seen once in CI after switching from a drill file to a hinge file).
-        self._retired = [item for _, item in self._mark_items] + self.cell_curves
+            remove_items(plot, [item])
+        remove_items(self.plots[2], self.cell_curves)
         self._mark_items.clear()
         self._rep_labels.clear()
         self._drill_labels.clear()
@@ -539,9 +534,10 @@ class ReviewWindow(QtWidgets.QMainWindow):
     def _draw_drill_targets(self) -> None:
         """A drill's targets on the CoP plot: bands shaded, a moving target as a line."""
         targets = self.model.file.drill_targets
+        plot = self.plots[0]
+        plot.legend.removeItem("targets")  # a hinge file after a drill file shows none
         if not targets:
             return
-        plot = self.plots[0]
         for target in targets:
             if target.kind in ("band", "weight"):
                 rect = QtWidgets.QGraphicsRectItem(
@@ -565,10 +561,8 @@ class ReviewWindow(QtWidgets.QMainWindow):
                 label.setPos(target.shown_s, plot.viewRange()[1][0])
                 self._add_mark_item(plot, label)
                 self._drill_labels.append(label)
-        if targets:
-            plot.legend.removeItem("targets")
-            swatch = pg.PlotDataItem([], [], pen=pg.mkPen(TARGET_RGB, width=3))
-            plot.legend.addItem(swatch, "targets")
+        swatch = pg.PlotDataItem([], [], pen=pg.mkPen(TARGET_RGB, width=3))
+        plot.legend.addItem(swatch, "targets")
 
     def _show_drill_summary(self) -> None:
         lines = self.model.drill_summary()
@@ -607,8 +601,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         ov = self.model.overlays()
         self.asym_label.setText(ov.summary())
         for key, plot in self.overlay_plots.items():
-            for item in plot.listDataItems():
-                plot.removeItem(item)
+            remove_items(plot, plot.listDataItems())
             for side, reps in ov.by_side.items():
                 if not reps:
                     continue
@@ -617,7 +610,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
                 item = plot.plot(x, y, pen=pg.mkPen(SIDE_RGB[side], width=1), connect="finite")
                 item.setProperty("reps", len(reps))
         for side, plot in self.path_plots.items():
-            plot.clear()
+            remove_items(plot, list(plot.items))
             reps = ov.by_side.get(side, [])
             if not reps:
                 plot.addItem(pg.TextItem("no reps", color=MUTED))

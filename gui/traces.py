@@ -36,6 +36,7 @@ from gui.colours import (
     ML_RGB,
     MUTED,
 )
+from gui.plot_items import remove_items
 from gui.type_scale import scaled_px
 
 WINDOW_CHOICES_S = (5, 10, 20, 30, 60)
@@ -535,8 +536,7 @@ class TracesView(QtWidgets.QWidget):
 
     def set_cells(self, n_cells: int) -> None:
         """One cell-force curve per load cell."""
-        for c in self.cell_curves:
-            self.cell_plot.removeItem(c)
+        remove_items(self.cell_plot, self.cell_curves)
         if self.cell_plot.legend is not None:
             self.cell_plot.legend.clear()
         self.cell_curves = [
@@ -604,7 +604,7 @@ class TracesView(QtWidgets.QWidget):
             bands.remove(index)
         label = self._labels.pop(index, None)
         if label is not None:
-            self.cop_plot.removeItem(label)
+            remove_items(self.cop_plot, [label])
 
     def _shade(self, mark: RepMark) -> None:
         # The movement (start to lockout) is shaded; the hold after it stays unshaded.

@@ -143,10 +143,12 @@ def test_the_recorder_thread_writes_what_the_recorder_writes(tmp_path: Path, see
     assert np.array_equal(a.seq, b.seq)
     assert a.events == b.events  # the same events at the same sample indices
     assert a.logs == b.logs
+    mismatched = RecorderThread(tmp_path / "c.h5", cal, 4)
     with pytest.raises(ValueError, match="8-channel block"):
-        RecorderThread(tmp_path / "c.h5", cal, 4).write(
+        mismatched.write(
             SampleBlock(np.arange(2), np.arange(2), np.zeros(2, np.uint8),
                         np.zeros((2, 8), np.int32)), 1.0)
+    mismatched.close()
 
 
 def test_the_recorder_thread_never_makes_its_caller_wait_for_hdf5(tmp_path: Path):

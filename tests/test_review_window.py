@@ -404,8 +404,12 @@ def test_hinge_buttons_come_back_on_a_hinge_file(drill_files, sessions, qtbot) -
     qtbot.addWidget(w)
     w.show()
     assert all(not b.isVisible() for b in w.hinge_buttons)
+    legend = w.plots[0].legend
+    assert "targets" in [label.text for _, label in legend.items]
     w.file_box.setCurrentIndex(1)
     assert all(b.isVisible() for b in w.hinge_buttons)
+    # A hinge file has no targets, so its legend names none.
+    assert "targets" not in [label.text for _, label in legend.items]
     assert not w.drill_label.isVisible()
     assert w.table.horizontalHeaderItem(0).text() == REP_COLUMNS[0][1]
     w.timer.stop()
