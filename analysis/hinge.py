@@ -942,7 +942,8 @@ class HingeAnalyser:
         # is quiet after down, up and down lobes too, at the bottom of its path (recovery
         # about 0), while a real lockout's path scatters to as low as ~0.4.
         recovered = path.recovery >= STALL_RECOVERY_MAX
-        if deep and recovered and (climbed or (braked and path.set_down is None)):
+        plain_ok = braked and path.set_down is None and not path.unexplained_drop
+        if deep and recovered and (climbed or plain_ok):
             self._complete(e, t, raw, path)
             return
         if not deep:
@@ -1065,6 +1066,7 @@ class HingeAnalyser:
                 skew_cop_mm=skew,
                 skew_limit_s_per_mm=limit,
                 rest_before_s=rest_before_s,
+                set_down_hint=first.set_down,
             )
         if path.depth_m < SHALLOW_FINAL_FRACTION * self.thresholds.min_depth_m:
             # The confirming path went deep enough, but the closed, skew-corrected one

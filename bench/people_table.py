@@ -519,6 +519,14 @@ def main(argv: list[str] | None = None) -> int:
         help="every recording's cells off by up to this (0: a calibrated plate) instead of "
         "the walk's 0/5/10 %%, to measure the gain error apart from the other conditions",
     )
+    parser.add_argument(
+        "--seed-offset",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add N to every recording's seed: the same conditions played by other people "
+        "and plates, to check a change on recordings it was not tuned on",
+    )
     args = parser.parse_args(argv)
     cases = []
     if args.model in ("both", "scripts"):
@@ -530,6 +538,8 @@ def main(argv: list[str] | None = None) -> int:
         if not 0.0 <= args.gain_error < 0.5:
             parser.error("--gain-error is a fraction from 0 to below 0.5 (0.10 is 10 %)")
         cases = [replace(c, gain_error=args.gain_error) for c in cases]
+    if args.seed_offset:
+        cases = [replace(c, seed=c.seed + args.seed_offset) for c in cases]
     t0 = time.perf_counter()
     results = run_all(cases, args.jobs)
     print(f"{len(cases)} recordings in {time.perf_counter() - t0:.0f} s\n")
