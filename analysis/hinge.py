@@ -76,6 +76,8 @@ HOLD_REFRACTORY_S = VELOCITY_WINDOW_S + 0.1
 # Quiet: force back within 1.5 % of the standing weight and the CoP moving slower than this.
 QUIET_FZ_FRACTION = 0.015
 QUIET_SPEED_MM_S = 60.0
+# A lockout is read only once all its samples of this long have been quiet.
+LOCKOUT_QUIET_S = 0.1
 # While a rep is under way the CoM path is checked every PROGRESS_STRIDE_S, and at quiet
 # samples no more often than QUIET_STRIDE_S.
 PROGRESS_STRIDE_S = 0.2
@@ -925,6 +927,14 @@ class HingeAnalyser:
                 self._abort(e)
             return
         eased = ascended and rep.v_now <= 0.5 * rep.up_peak
+        if is_quiet:
+            # A lockout is quiet for a while; a force crossing the weight part-way through
+            # a movement (between the fall and the braking after a stall) is quiet for a
+            # moment only, and there the zero-impulse path, forced to end at rest, can
+            # show a whole rep.
+            # At 10 Hz that is the one sample: a tenth of a second later would be late.
+            k = self._n(LOCKOUT_QUIET_S)
+            is_quiet = bool(self._quiet(max(e - k + 1, g0), e + 1).all())
         if not (is_quiet and (braked or eased)):
             if is_quiet:
                 self._abort_if_shallow(e)

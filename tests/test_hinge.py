@@ -27,6 +27,36 @@ def _feed_in_blocks(an: HingeAnalyser, t, fz, cop, sizes: list[int]) -> list:
     return events
 
 
+def _min_jerk(u: np.ndarray) -> np.ndarray:
+    u = np.clip(u, 0.0, 1.0)
+    return u**3 * (10.0 - 15.0 * u + 6.0 * u**2)
+
+
+@pytest.mark.parametrize("fs", [80.0, 1000.0])
+@pytest.mark.parametrize("stall_s", [0.2, 0.3])
+def test_a_descent_that_stalls_part_way_is_one_rep_with_its_real_bottom(
+    fs: float, stall_s: float
+) -> None:
+    # Down 7 cm, still for a moment, down to 20 cm, up. Between the second fall and its
+    # braking the force crosses the weight: quiet for a sample or two, where a zero-impulse
+    # path forced to end at rest shows a whole rep bottoming out at the stall.
+    t = np.arange(0.0, 14.0, 1.0 / fs)
+    z = np.zeros_like(t)
+    bottoms = []
+    for t0 in (3.0, 8.0):
+        t1 = t0 + 0.45 + stall_s
+        z += np.where(t >= t0, -0.07 * _min_jerk((t - t0) / 0.45), 0.0)
+        z += np.where(t >= t1, -0.13 * _min_jerk((t - t1) / 0.5), 0.0)
+        z += np.where(t >= t1 + 0.55, 0.20 * _min_jerk((t - t1 - 0.55) / 0.8), 0.0)
+        bottoms.append(t1 + 0.525)
+    acc = np.gradient(np.gradient(z, t), t)
+    rng = np.random.default_rng(1)
+    fz = 80.0 * (G_M_S2 + acc) + rng.normal(0.0, 0.5, t.shape)
+    cop = np.column_stack([rng.normal(0.0, 0.5, t.shape), 100.0 + rng.normal(0.0, 0.5, t.shape)])
+    reps = analyse_series(PlateSeries.from_arrays(t, fz, cop), StanceSetup())
+    assert [r.bottom_s for r in reps] == pytest.approx(bottoms, abs=0.2)
+
+
 @pytest.mark.parametrize("fs", [10.0, 80.0, 1000.0])
 def test_analyser_finds_every_rep_and_its_bottom(fs: float) -> None:
     synth = Synth(_reps(3, descent_s=1.6, ascent_s=1.1), fs_hz=fs)
