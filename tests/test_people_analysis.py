@@ -280,6 +280,31 @@ def test_the_shortest_slow_rests_are_set_downs_when_reading_them_so_closes_the_p
                 assert rep.set_down, (rate_hz, seed)
 
 
+def test_at_10_hz_the_push_after_a_touch_and_go_rest_is_not_taken_as_rest() -> None:
+    # Fast touch-and-go at 10 Hz: a sample on either side of the bell's drop was treated
+    # as at rest, and the one after it is the push's first 0.1 s (13 % of the weight), so
+    # the climb's path never came back up. 20 of these 30 reps were kept with that margin.
+    plan = PersonPlan(
+        stances=("kickstand-left",),
+        profile="minjerk",
+        tempo="fast",
+        bell="touch",
+        set_down_s=(0.3, 0.5),
+        load_kg=16.0,
+        sway_mm=2.0,
+        n_reps=5,
+    )
+    kept = 0
+    for seed in range(81, 87):
+        played = people_table.play(_case(plan, seed=seed, rate_hz=10))
+        reps = analyse_series(played.series, played.told)
+        for truth, rep in people_table._match(played.reps, reps):
+            kept += (
+                rep is not None and abs(rep.bottom_s - truth.bottom_s) <= 0.25 and rep.set_down
+            )
+    assert kept >= 26
+
+
 def test_a_drop_read_as_a_set_down_only_if_that_closes_the_path() -> None:
     # A slow rep (braking under 1 % of the weight) with a bell on the floor for 0.2 s:
     # read plainly its path does not come back up; read with the rest it does.
