@@ -510,11 +510,16 @@ class HingeAnalyser:
             self._cond = Conditioner(1.0 / step)
             self._hist = _history_ring(int(HISTORY_S * self._cond.fs))
             self._cursor = 0
-        new = self._cond.push(t, fz, cop)
-        if new is None:
-            return
-        self._hist.append(new)
-        self._advance()
+        # The history keeps twice HISTORY_S: a longer block (a whole 80 Hz file of 14
+        # minutes is one 65,536-sample block offline) would overwrite its own first
+        # samples before the state machine read them. Feed it HISTORY_S at a time.
+        step = max(1, int(HISTORY_S * self._cond.fs))
+        for a in range(0, t.shape[0], step):
+            new = self._cond.push(t[a : a + step], fz[a : a + step], cop[a : a + step])
+            if new is None:
+                continue
+            self._hist.append(new)
+            self._advance()
 
     # -- the state machine ----------------------------------------------------------------
     def _advance(self) -> None:

@@ -29,6 +29,18 @@ def test_feeding_a_series_gives_its_events_whatever_the_block_size() -> None:
     assert len(done) == 3
 
 
+def test_a_recording_longer_than_the_history_in_one_block_loses_no_rep() -> None:
+    # 30 reps over 3.6 minutes at 10 Hz: offline that is one 65,536-sample block, longer
+    # than the analyser's history (twice 45 s plus 1,024 samples: 192 s at 10 Hz). Its
+    # first samples were overwritten unread (3 reps lost) until the block was fed 45 s at
+    # a time.
+    t, fz, cop = Synth(_reps(30), fs_hz=10.0).series()
+    series = PlateSeries.from_arrays(t, fz, cop)
+    whole = analyse_series(series, StanceSetup())
+    assert len(whole) == 30
+    assert whole == analyse_series(series, StanceSetup(), block_samples=5)
+
+
 def test_stance_changes_apply_from_their_time() -> None:
     synth = Synth(_reps(4), fs_hz=80.0)
     t, fz, cop = synth.series()
