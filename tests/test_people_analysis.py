@@ -232,46 +232,34 @@ def test_a_short_rest_is_a_set_down_at_slow_tempo_when_the_dip_is_not_paid_back(
     assert short_set_down_spans(t, fz2, w) == []
 
 
-def test_slow_touch_and_go_reps_on_unseen_people_keep_every_rep() -> None:
-    # Seeds the set-down rule was not tuned on (the bench walk uses 7000-7035). Before the
-    # unpaid-dip rule these kept 1 of 30 reps (each movement ran to the 12 s limit).
+@pytest.mark.parametrize(
+    ("set_down_s", "seeds"),
+    [
+        # Before the unpaid-dip rule these kept 1 of 30 reps (each movement ran to the 12 s
+        # limit).
+        ((0.3, 0.5), (51, 52)),
+        # Rests of 0.1-0.3 s: no braking above 2 % around them, and the push of the ascent
+        # pays back most of the dip within a second, so neither the flank nor the
+        # unpaid-dip test sees them. Before the closure rule 16 of these 30 reps were kept.
+        ((0.1, 0.3), (61, 62)),
+    ],
+)
+def test_slow_touch_and_go_reps_on_unseen_people_keep_every_rep(
+    set_down_s: tuple[float, float], seeds: tuple[int, int]
+) -> None:
+    # Seeds the set-down rules were not tuned on (the bench walk uses 7000-7035).
     plan = PersonPlan(
         stances=("bilateral",),
         profile="minjerk",
         tempo="slow",
         bell="touch",
-        set_down_s=(0.3, 0.5),
+        set_down_s=set_down_s,
         load_kg=16.0,
         sway_mm=2.0,
         n_reps=5,
     )
     for rate_hz in (10, 80, 1000):
-        for seed in (51, 52):
-            played = people_table.play(_case(plan, seed=seed, rate_hz=rate_hz))
-            reps = analyse_series(played.series, played.told)
-            assert len(reps) == 5, (rate_hz, seed)
-            for rep, truth in zip(reps, played.reps, strict=True):
-                assert abs(rep.bottom_s - truth.bottom_s) <= 0.25, (rate_hz, seed)
-                assert rep.set_down, (rate_hz, seed)
-
-
-def test_the_shortest_slow_rests_are_set_downs_when_reading_them_so_closes_the_path() -> None:
-    # Rests of 0.1-0.3 s at slow tempo: no braking above 2 % around them, and the push of
-    # the ascent pays back most of the dip within a second, so neither the flank nor the
-    # unpaid-dip test sees them. Before the closure rule 16 of these 30 reps were kept
-    # (seeds not tuned on: the bench walk uses 7000-7035).
-    plan = PersonPlan(
-        stances=("bilateral",),
-        profile="minjerk",
-        tempo="slow",
-        bell="touch",
-        set_down_s=(0.1, 0.3),
-        load_kg=16.0,
-        sway_mm=2.0,
-        n_reps=5,
-    )
-    for rate_hz in (10, 80, 1000):
-        for seed in (61, 62):
+        for seed in seeds:
             played = people_table.play(_case(plan, seed=seed, rate_hz=rate_hz))
             reps = analyse_series(played.series, played.told)
             assert len(reps) == 5, (rate_hz, seed)
