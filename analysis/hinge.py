@@ -936,8 +936,8 @@ class HingeAnalyser:
             # A lockout is quiet for a while; a force crossing the weight part-way through
             # a movement (between the fall and the braking after a stall) is quiet for a
             # moment only, and there the zero-impulse path, forced to end at rest, can
-            # show a whole rep.
-            # At 10 Hz that is the one sample: a tenth of a second later would be late.
+            # show a whole rep. At 10 Hz the while is the one sample: waiting for a second
+            # would be a tenth of a second late.
             k = self._n(LOCKOUT_QUIET_S)
             is_quiet = bool(self._quiet(max(e - k + 1, g0), e + 1).all())
         if not (is_quiet and (braked or eased)):

@@ -291,8 +291,9 @@ class HingePath:
         (:func:`load_change_path`), if one was.
     unexplained_drop : bool
         The window holds a drop that may be a touch-and-go set-down, the path read without
-        it does not close, and the path read with it does not have its bottom there: the
-        window does not (yet) end at rest, so neither reading can be trusted.
+        one does not close, and no reading with one fits (bottom at the drop, and for an
+        unflanked drop a closed path with the body at rest around it): the window does not
+        (yet) end at rest, so the plain reading cannot be trusted either.
     """
 
     z_m: np.ndarray
