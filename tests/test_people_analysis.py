@@ -240,7 +240,7 @@ def test_a_short_rest_is_a_set_down_at_slow_tempo_when_the_dip_is_not_paid_back(
         ((0.3, 0.5), (51, 52)),
         # Rests of 0.1-0.3 s: no braking above 2 % around them, and the push of the ascent
         # pays back most of the dip within a second, so neither the flank nor the
-        # unpaid-dip test sees them. Before the closure rule 16 of these 30 reps were kept.
+        # unpaid-dip test sees them. Before the closure rule 18 of these 30 were found.
         ((0.1, 0.3), (61, 62)),
     ],
 )
