@@ -258,3 +258,25 @@ def test_every_command_sees_the_same_series(tmp_path: Path) -> None:
     got = [e for e in replayed.events if isinstance(e, StanceChanged)]
     assert len(got) == 1
     assert got[0].t_s == pytest.approx(stance_event.t_s, abs=1e-5)
+
+
+@pytest.mark.parametrize(("setting", "expected"), [(None, "False"), ("1", "True")])
+def test_importing_daq_turns_numpy_huge_pages_off_unless_a_person_chose(setting, expected):
+    """Huge-page faults stalled an hour's open by 0.5 s (daq/__init__.py); NUMPY_MADVISE_HUGEPAGE
+    set by a person wins."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if setting is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = setting
+    code = (
+        "import daq.reader\n"
+        "from numpy._core.multiarray import _get_madvise_hugepage\n"
+        "print(_get_madvise_hugepage())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
+        cwd=Path(__file__).resolve().parents[1], check=True,
+    )
+    assert out.stdout.strip() == expected
