@@ -512,8 +512,9 @@ class HingeAnalyser:
             self._cursor = 0
         # The history keeps twice HISTORY_S: a longer block (a whole 80 Hz file of 14
         # minutes is one 65,536-sample block offline) would overwrite its own first
-        # samples before the state machine read them. Feed it HISTORY_S at a time.
-        step = max(1, int(HISTORY_S * self._cond.fs))
+        # samples before the state machine read them. Feed it HISTORY_S at a time, in raw
+        # samples (at 1 kHz a step in analysis samples was 4.5 s: ten times the pushes).
+        step = max(1, int(HISTORY_S * self._cond.fs_raw))
         for a in range(0, t.shape[0], step):
             new = self._cond.push(t[a : a + step], fz[a : a + step], cop[a : a + step])
             if new is None:
