@@ -29,6 +29,7 @@ from gui.type_scale import MIN_PX, scaled_px, set_font_px
 TRAIL_S = 2.0
 TRAIL_POINTS = 80  # the 2 s trail is drawn as this many segments whatever the sample rate
 DOT_MM = 26.0
+PLATE_MARGIN_MM = 40.0  # around the plate, for the L/R labels (FRONT/BACK: see _fit_range)
 ALPHA_LEVELS = 16
 
 
@@ -180,6 +181,7 @@ class PlateView(QtWidgets.QWidget):
         item.setAspectLocked(True)
         for side in ("left", "bottom"):
             item.hideAxis(side)
+        item.vb.sigResized.connect(lambda *_: self._fit_range())
         layout.addWidget(self.plot)
         legend = QtWidgets.QHBoxLayout()
         legend.addStretch(1)
@@ -199,6 +201,7 @@ class PlateView(QtWidgets.QWidget):
         layout.addWidget(self.note)
         layout.addStretch(1)
         self._aspect = 1.0
+        self._plate_mm: tuple[float, float] | None = None
 
         self._static: list[QtWidgets.QGraphicsItem] = []
         self._stance_items: list[QtWidgets.QGraphicsItem] = []
@@ -252,11 +255,26 @@ class PlateView(QtWidgets.QWidget):
             self._static.append(label)
         for it in self._static:
             self.plot.addItem(it)
-        margin = 40.0
-        self._aspect = (d + 2 * margin) / (w + 2 * margin)
+        self._plate_mm = (w, d)
+        self._aspect = (d + 2 * PLATE_MARGIN_MM) / (w + 2 * PLATE_MARGIN_MM)
         self._fit_height()
+        self._fit_range()
+
+    def _fit_range(self) -> None:
+        # The FRONT/BACK labels are a fixed size in pixels outside the plate: drawn small
+        # (a short side panel), a margin fixed in mm left them under the plate's edge.
+        # Solve m * h / (d + 2 m) >= label height for the margin m in mm.
+        if self._plate_mm is None:
+            return
+        w, d = self._plate_mm
+        h_px = float(self.plot.getPlotItem().vb.height())
+        labels = [it for it in self._static if isinstance(it, pg.TextItem)]
+        label_px = max((it.textItem.boundingRect().height() for it in labels), default=20.0)
+        margin = PLATE_MARGIN_MM
+        if h_px > 2.5 * label_px:
+            margin = max(margin, label_px * d / (h_px - 2.0 * label_px))
         self.plot.setRange(
-            xRange=(-w / 2 - margin, w / 2 + margin),
+            xRange=(-w / 2 - PLATE_MARGIN_MM, w / 2 + PLATE_MARGIN_MM),
             yRange=(-d / 2 - margin, d / 2 + margin),
             padding=0,
         )
@@ -409,6 +427,7 @@ class PlateView(QtWidgets.QWidget):
         for item in self._static:
             if isinstance(item, pg.TextItem):
                 item.setFont(self._label_font())
+        self._fit_range()  # the FRONT/BACK labels' room follows their size
         for chip in self.legend.findChildren(QtWidgets.QLabel, "zone_chip"):
             set_font_px(chip, scaled_px(14, h))
         set_font_px(self.note, scaled_px(13, h))

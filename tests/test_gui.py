@@ -394,3 +394,31 @@ def test_an_empty_plate_reads_zero_not_minus_zero(qtbot) -> None:
     assert view.weight_label.text().strip() == "0.0 kg"
     view.set_readout(-0.3, None, "off")  # a real drift below the tare is still shown
     assert view.weight_label.text().strip() == "-0.3 kg"
+
+
+@pytest.mark.parametrize("size", [(300, 330), (420, 700), (260, 260)])
+def test_the_plates_front_and_back_labels_stay_off_the_plate_however_small(qtbot, size):
+    """A short side panel drew the plate small and a margin fixed in mm put FRONT (toes)
+    under the plate's edge (review window, 1400x900)."""
+    from daq.plate import load_plate
+    from gui.plate_view import PlateView
+
+    view = PlateView()
+    qtbot.addWidget(view)
+    plate = load_plate()
+    view.set_plate(plate)
+    view.resize(*size)
+    view.show()
+    qtbot.waitExposed(view)
+    QtWidgets.QApplication.processEvents()
+    vb = view.plot.getPlotItem().vb
+    texts = {it.textItem.toPlainText(): it for it in vb.addedItems if hasattr(it, "textItem")}
+    top = vb.mapViewToScene(QtCore.QPointF(0.0, plate.depth_mm / 2)).y()
+    bottom = vb.mapViewToScene(QtCore.QPointF(0.0, -plate.depth_mm / 2)).y()
+    front = texts["FRONT (toes)"].sceneBoundingRect()
+    back = texts["BACK"].sceneBoundingRect()
+    view_rect = vb.sceneBoundingRect()
+    assert front.bottom() <= top + 1.0  # above the plate's front edge
+    assert front.top() >= view_rect.top() - 1.0  # ... and inside the view
+    assert back.top() >= bottom - 1.0
+    assert back.bottom() <= view_rect.bottom() + 1.0
