@@ -242,8 +242,12 @@ def _first_index(h: SampleRing, t_s: float) -> int:
 
 def _first_true(mask: np.ndarray) -> int:
     """Index of the first True, or -1."""
-    idx = int(np.argmax(mask)) if mask.size else 0
-    return idx if mask.size and mask[idx] else -1
+    # The array's own method: np.argmax's dispatch costs as much as the search on the
+    # short masks the state machine scans tens of thousands of times a minute.
+    if not mask.size:
+        return -1
+    idx = int(mask.argmax())
+    return idx if mask[idx] else -1
 
 
 class HingeAnalyser:
@@ -566,7 +570,7 @@ class HingeAnalyser:
         return out[:, g0 - a :]
 
     def _t(self, g: int) -> float:
-        return float(self._hist.span("t", g, g + 1)[0])
+        return float(self._hist.at("t", g))  # type: ignore[arg-type]
 
     def _n(self, seconds: float) -> int:
         assert self._cond is not None

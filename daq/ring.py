@@ -70,11 +70,24 @@ class SampleRing:
         For a single thread that appends and reads in turn (an analyser's own history);
         other readers use :meth:`latest` and :meth:`intact`.
         """
+        # Called tens of thousands of times a minute by the analyser: plain arithmetic,
+        # no property or len() calls (written - len(self) is the oldest index kept).
         written = self._written
-        lo = max(g0, written - len(self))
+        cap = self.capacity
+        lo = max(g0, written - cap, 0)
         hi = max(min(g1, written), lo)
-        stop = written % self.capacity + self.capacity
+        stop = written % cap + cap
         return self._data[name][stop - (written - lo) : stop - (written - hi)]
+
+    def at(self, name: str, g: int) -> object:
+        """The value of column ``name`` at global sample index ``g`` (which must be kept).
+
+        As :meth:`span`, for a single thread that appends and reads in turn.
+        """
+        written = self._written
+        if not max(written - self.capacity, 0) <= g < written:
+            raise IndexError(f"sample {g} is not in the ring (it keeps up to {written})")
+        return self._data[name][written % self.capacity + self.capacity - (written - g)]
 
     def append(self, block: Columns) -> None:
         """Append a chunk: every column an array of the same length N (N may exceed capacity)."""
