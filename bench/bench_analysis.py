@@ -1,7 +1,7 @@
 """How fast the hinge analysis runs: a 1-hour 1 kHz session offline, and 50 ms live blocks.
 
-Targets (issue 4): the 1-hour 1 kHz session analysed in under 2 s; the streaming analyser
-under 1 ms per 50 ms block. For scale, the same run times a plain per-sample Python loop
+Targets: the 1-hour 1 kHz session analysed in under 1 s (issue 15; issue 4 asked for 2 s),
+the same reps; the streaming analyser under 1 ms per 50 ms block at the 99th percentile. For scale, the same run times a plain per-sample Python loop
 (a low-pass, a stillness test and a threshold state machine per sample, nothing more) over
 one minute and extrapolates it to the hour.
 
@@ -32,7 +32,7 @@ from daq.plate import load_plate  # noqa: E402
 from daq.series import PlateSeries  # noqa: E402
 from hardware.scenarios import make_scenario  # noqa: E402
 
-TARGET_OFFLINE_S = 2.0
+TARGET_OFFLINE_S = 1.0
 TARGET_BLOCK_MS = 1.0
 GLITCH_RATE = 1e-4
 NOISE_N = 0.025  # 50 counts at ~2000 counts/N, the virtual plate's 1 kHz noise
