@@ -36,7 +36,7 @@ from analysis.reps import Asymmetry, Rep, SetSummary, Thresholds, lateral_asymme
 from analysis.stance import StanceSetup
 from analysis.stillness import STEADY_FRACTION, STEADY_REFERENCE_N, Stillness
 from daq.acquisition import Acquisition, AcquisitionStatus
-from daq.calibration import G_M_S2, tare_offsets
+from daq.calibration import G_M_S2, Calibration, tare_offsets
 from daq.errors import MidfootError
 from daq.events import (
     STANCES,
@@ -246,6 +246,69 @@ class _StillWindow:
         self._parts.clear()
         if self.stillness is not None:
             self.stillness.reset()
+
+
+def tared(calibration: Calibration, stretch: PlateSeries) -> Calibration | None:
+    """``calibration`` with offsets from a still, empty ``stretch`` (None: no counts in it)."""
+    if stretch.counts is None:
+        return None
+    return calibration.with_tare(tare_offsets(stretch.counts[:, : calibration.plate.n_channels]))
+
+
+class StartupTare:
+    """The live app's start-up tare for a plain recording (``midfoot record``).
+
+    An acquisition consumer: over the first :data:`STARTUP_TARE_WINDOW_S` of plate time it
+    waits for :data:`STARTUP_STILL_S` of a still plate; an empty one is tared (the new
+    offsets and a ``Tared`` event go into the recording from that sample on; the raw counts
+    are kept as they came), a person on it is never zeroed. :attr:`message` says what
+    happened, once, for the command to print.
+
+    Parameters
+    ----------
+    acquisition : Acquisition
+        The running acquisition (its recording receives the tare).
+    """
+
+    def __init__(self, acquisition: Acquisition) -> None:
+        self.acquisition = acquisition
+        self.done = False
+        self.message: str | None = None
+        self._window = _StillWindow(STILL_WINDOW_S, TARE_STILL_FRACTION, TARE_STILL_REFERENCE_N)
+        self._first_t_s: float | None = None
+
+    def __call__(self, block: PlateSeries) -> None:
+        """Acquisition thread: look at one more block until the tare is decided."""
+        if self.done or len(block) == 0:
+            return
+        if self._first_t_s is None:
+            self._first_t_s = float(block.t_s[0])
+        if float(block.t_s[-1]) - self._first_t_s > STARTUP_TARE_WINDOW_S:
+            self._finish("the plate was not still and empty at the start, so the recording "
+                         "was not tared: weights carry the cells' offsets until you tare")
+            return
+        self._window.push(block)
+        stretch = self._window.still_stretch(STARTUP_STILL_S)
+        cal = self.acquisition.calibration
+        if stretch is None or cal is None:
+            return
+        occupancy = plate_occupancy(stretch, bool(cal.calibrated))
+        if occupancy == Occupancy.PERSON:
+            self._finish("someone was on the plate at the start, so the recording was not "
+                         "tared: step off before recording to tare it")
+        elif occupancy == Occupancy.EMPTY:
+            new = tared(cal, stretch)
+            if new is None:
+                return
+            self.acquisition.set_calibration(new)
+            self.acquisition.add_event(TareRecorded(automatic=True))
+            at_s = float(stretch.t_s[-1]) - self._first_t_s
+            self._finish(f"tared on the empty plate at {at_s:.1f} s")
+
+    def _finish(self, message: str) -> None:
+        self.done = True
+        self.message = message
+        self._window.reset()
 
 
 def _take(series: PlateSeries, index: np.ndarray) -> PlateSeries:
@@ -732,10 +795,10 @@ class LiveSession:
     def _tare(self, stretch: PlateSeries, automatic: bool) -> None:
         # In the acquisition thread, between two blocks: the next block uses the offsets.
         cal = self.acquisition.calibration
-        if cal is None or stretch.counts is None:
+        new = None if cal is None else tared(cal, stretch)
+        if new is None:
             return
-        offsets = tare_offsets(stretch.counts[:, : cal.plate.n_channels])
-        self.acquisition.set_calibration(cal.with_tare(offsets))
+        self.acquisition.set_calibration(new)
         self._record(TareRecorded(automatic=automatic))
         body = self.body_mass_kg
         self.analyser.reset()

@@ -182,3 +182,60 @@ def test_a_replay_takes_its_stance_and_calibration_from_the_file(tmp_path: Path)
     tare_s = next(e.t_s for e in series.events if isinstance(e, Tared))
     after = series.between(tare_s, tare_s + 0.2).fz_n
     assert abs(np.median(after)) < 10.0
+
+
+def _cut_recording(path: Path, from_s: float) -> Path:
+    """A session file of the bilateral hinge scenario from ``from_s`` on (a person already on
+    the plate at its first sample when ``from_s`` > 1 s)."""
+    from daq.calibration import Calibration
+    from daq.decoder import FrameDecoder
+    from daq.recorder import SessionRecorder
+    from daq.samples import SampleBlock
+    from hardware.scenarios import make_scenario
+    from hardware.virtual_plate import VirtualPlate
+
+    plate = VirtualPlate(make_scenario("hinge-bilateral", n_reps=1, seed=4), rate_hz=80, seed=4)
+    block = FrameDecoder().feed(plate.render()).samples
+    keep = block.t_us / 1e6 >= block.t_us[0] / 1e6 + from_s
+    with SessionRecorder(path, Calibration.nominal("virtual", plate.plate), 4, {}) as rec:
+        rec.write(SampleBlock(seq=block.seq[keep], t_us=block.t_us[keep],
+                              stale=block.stale[keep], counts=block.counts[keep]), 1.7e9)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("from_s", "flags", "tared", "said"),
+    [
+        (0.0, [], True, "tared on the empty plate at"),
+        (0.0, ["--no-tare"], False, None),
+        (5.0, [], False, "someone was on the plate at the start, so the recording was not tared"),
+    ],
+)
+def test_record_tares_an_empty_plate_at_the_start_and_never_a_person(
+    tmp_path: Path, from_s: float, flags: list[str], tared: bool, said: str | None
+) -> None:
+    source = _cut_recording(tmp_path / "source.h5", from_s)
+    out = tmp_path / "out.h5"
+    done = subprocess.run(
+        [sys.executable, "-m", "gui.cli", "record", "--port", f"replay://{source}?speed=4",
+         "--out", str(out), "--seconds", "4", "--quiet", *flags],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[1],
+    )
+    assert done.returncode == 0, done.stderr
+    series = read_recording(out)
+    tares = [e for e in series.events if isinstance(e, Tared)]
+    assert len(tares) == (1 if tared else 0)
+    if said is None:
+        assert "tared" not in done.stderr
+    else:
+        assert said in done.stderr
+    raw = load_session(source)
+    assert np.array_equal(load_session(out).counts, raw.counts[: len(load_session(out).seq)])
+    if from_s == 0.0:
+        # Empty plate until the person steps on at 1 s: 0 kg after the tare, the cells'
+        # offsets (kilograms off) without it.
+        at = tares[0].t_s if tared else 0.1
+        empty = (series.t_s > at + 0.05) & (series.t_s < 0.9)
+        assert empty.sum() >= 10
+        load_kg = np.abs(series.fz_n[empty]).max() / 9.80665
+        assert (load_kg < 0.3) if tared else (load_kg > 1.0)

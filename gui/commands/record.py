@@ -14,6 +14,7 @@ from daq.calibration import G_M_S2
 from daq.lsl import LslFeed, require_pylsl
 from daq.source import COALESCE_S, DEFAULT_BAUD, UNWATCHED_COALESCE_S, resolve_port
 from gui.cli import CommandParser
+from gui.session import StartupTare
 from gui.stop_signals import catch_stop_signals, restore_signals
 
 
@@ -46,6 +47,11 @@ def run(argv: list[str]) -> int:
     parser.add_argument("--body-mass-kg", type=float)
     parser.add_argument("--quiet", action="store_true", help="no live status line")
     parser.add_argument(
+        "--no-tare",
+        action="store_true",
+        help="do not tare on the empty plate at the start (the raw counts are kept either way)",
+    )
+    parser.add_argument(
         "--lsl",
         action="store_true",
         help="also publish force and marker streams on Lab Streaming Layer (docs/interop.md)",
@@ -65,6 +71,12 @@ def run(argv: list[str]) -> int:
     feed = LslFeed(["record start", f"stance {args.stance}"], "record stop") if args.lsl else None
     if feed is not None:
         acq.add_consumer(feed)
+    # As the live app: tared once the plate is still and empty in the first seconds, so
+    # the empty plate reads 0 kg and the CoP is free of the cells' offsets in every review.
+    tare = None if args.no_tare else StartupTare(acq)
+    if tare is not None:
+        acq.add_consumer(tare)
+    tare_said = False
     reconnects = 0
     try:
         meta = {
@@ -89,6 +101,9 @@ def run(argv: list[str]) -> int:
                 break
             if acq.status.recording_error or acq.status.failure:
                 break
+            if tare is not None and tare.message and not tare_said:
+                tare_said = True
+                print(("\n" if tty else "") + f"midfoot record: {tare.message}", file=sys.stderr)
             notices = acq.status.notices
             while told < len(notices):
                 print(("\n" if tty else "") + f"warning: {notices[told]}", file=sys.stderr)
