@@ -497,6 +497,42 @@ def format_tables(results: list[tuple[PeopleCase, Score]]) -> str:
     return "\n".join(lines)
 
 
+def lean_floor(cases: list[PeopleCase], threshold_mm: float = 8.0) -> str:
+    """What the best position reading could make of the people model's leans.
+
+    The model labels a rep ``backward_lean`` from its scripted top offset (13-30 mm behind
+    the standing position; a good top within 3.5 mm), while its CoP also sways (1-5 mm rms,
+    slow). An oracle that reads the model's own, error-free CoP (no plate, no detector:
+    the true lockout, the true standing stretch) over the analyser's top window (0.5-1.0 s
+    after lockout) against the standing stretch before the rep, or against the mean of the
+    stretches before and after it, flags a lean beyond ``threshold_mm``. Its precision and
+    recall bound what any position-based reading can reach on this model.
+    """
+    rows: list[tuple[bool, float, float, float]] = []
+    for case in cases:
+        if case.plan is None:
+            continue
+        sc = make_person(case.plan, case.seed)
+        for r in sc.reps:
+            _, top = sc.cop_mm(np.linspace(r.lockout_s + 0.5, r.lockout_s + 1.0, 50))
+            _, pre = sc.cop_mm(np.linspace(r.start_s - 1.5, r.start_s - 0.2, 100))
+            _, post = sc.cop_mm(np.linspace(r.relax_s + 0.6, r.hold_end_s, 100))
+            lean = "backward_lean" in r.faults
+            shift = float(top.mean() - pre.mean())
+            both = float(top.mean() - 0.5 * (pre.mean() + post.mean()))
+            rows.append((lean, shift, both, case.plan.sway_mm))
+    if not rows:
+        return ""
+    lines = [f"lean floor (an oracle reading the model's true CoP, {len(rows)} reps):"]
+    for label, k in (("top vs the standing before", 1), ("top vs before and after", 2)):
+        tp = sum(r[0] and r[k] < -threshold_mm for r in rows)
+        fp = sum((not r[0]) and r[k] < -threshold_mm for r in rows)
+        fn = sum(r[0] and r[k] >= -threshold_mm for r in rows)
+        lines.append(f"  {label}: precision {tp / max(tp + fp, 1):.2f}, recall "
+                     f"{tp / max(tp + fn, 1):.2f}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -544,6 +580,9 @@ def main(argv: list[str] | None = None) -> int:
     results = run_all(cases, args.jobs)
     print(f"{len(cases)} recordings in {time.perf_counter() - t0:.0f} s\n")
     print(format_tables(results))
+    floor = lean_floor(cases)
+    if floor:
+        print("\n" + floor)
     return 0
 
 
