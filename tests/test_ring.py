@@ -124,3 +124,24 @@ def test_concurrent_readers_never_see_torn_samples():
     for t in threads[1:]:
         t.join(timeout=5)
     assert not errors, errors[:5]
+
+
+def test_span_and_at_read_by_global_index_and_refuse_what_is_gone():
+    """The analyser's own reads: [g0, g1) clipped to what is kept, and one sample by index."""
+    ring = make_ring(100)
+    with pytest.raises(IndexError):
+        ring.at("i", 0)  # nothing written yet
+    for start in range(0, 537, 37):
+        ring.append(block(start, 37))
+        written = ring.written
+        oldest = max(written - 100, 0)
+        assert list(ring.span("i", oldest - 50, written + 50)) == list(range(oldest, written))
+        assert list(ring.span("i", written - 10, written - 3)) == list(range(written - 10,
+                                                                                written - 3))
+        for g in (oldest, (oldest + written) // 2, written - 1):
+            assert int(ring.at("i", g)) == g
+            assert ring.at("v", g)[1] == -g
+        for gone in (oldest - 1, written):
+            if gone >= 0:
+                with pytest.raises(IndexError):
+                    ring.at("i", gone)
