@@ -262,7 +262,7 @@ class StartupTare:
     waits for :data:`STARTUP_STILL_S` of a still plate; an empty one is tared (the new
     offsets and a ``Tared`` event go into the recording from that sample on; the raw counts
     are kept as they came), a person on it is never zeroed. :attr:`message` says what
-    happened, once, for the command to print.
+    happened, once, for the command to print; :attr:`tared` whether the tare was made.
 
     Parameters
     ----------
@@ -273,6 +273,7 @@ class StartupTare:
     def __init__(self, acquisition: Acquisition) -> None:
         self.acquisition = acquisition
         self.done = False
+        self.tared = False
         self.message: str | None = None
         self._window = _StillWindow(STILL_WINDOW_S, TARE_STILL_FRACTION, TARE_STILL_REFERENCE_N)
         self._first_t_s: float | None = None
@@ -302,6 +303,7 @@ class StartupTare:
                 return
             self.acquisition.set_calibration(new)
             self.acquisition.add_event(TareRecorded(automatic=True))
+            self.tared = True
             at_s = float(stretch.t_s[-1]) - self._first_t_s
             self._finish(f"tared on the empty plate at {at_s:.1f} s")
 

@@ -102,8 +102,12 @@ def run(argv: list[str]) -> int:
             if acq.status.recording_error or acq.status.failure:
                 break
             if tare is not None and tare.message and not tare_said:
+                # A tare made is news (stdout); one not made is a warning, as the others.
                 tare_said = True
-                print(("\n" if tty else "") + f"midfoot record: {tare.message}", file=sys.stderr)
+                if tare.tared:
+                    print(tare.message, flush=True)
+                else:
+                    print(("\n" if tty else "") + f"warning: {tare.message}", file=sys.stderr)
             notices = acq.status.notices
             while told < len(notices):
                 print(("\n" if tty else "") + f"warning: {notices[told]}", file=sys.stderr)
