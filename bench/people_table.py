@@ -201,6 +201,8 @@ class Score:
     )
     stance_reps: int = 0
     stance_right: int = 0
+    stance_found: int = 0  # reps found with no stance told (the stance read of those)
+    stance_found_right: int = 0
     stance_said_wrong: int = 0
     pairs: int = 0
     pairs_right: int = 0
@@ -217,6 +219,8 @@ class Score:
             "bottom_ok",
             "stance_reps",
             "stance_right",
+            "stance_found",
+            "stance_found_right",
             "stance_said_wrong",
             "pairs",
             "pairs_right",
@@ -298,6 +302,8 @@ def score(played: Played, told_reps: list[Rep], free_reps: list[Rep]) -> Score:
     for tr, rep in _match(played.reps, free_reps):
         s.stance_reps += 1
         s.stance_right += rep is not None and rep.stance == tr.stance
+        s.stance_found += rep is not None
+        s.stance_found_right += rep is not None and rep.stance == tr.stance
     # Asymmetry: a file with both kickstand sides is one left/right pair.
     sides = {tr.stance for tr in played.reps}
     if {"kickstand-left", "kickstand-right"} <= sides:
@@ -490,6 +496,13 @@ def format_tables(results: list[tuple[PeopleCase, Score]]) -> str:
                 "",
                 f"hold error |s|: median {np.median(h):.2f}, "
                 f"within 0.5 s {np.mean(h <= 0.5):.0%} of {h.size}",
+            ]
+        if total.stance_found:
+            lines += [
+                "",
+                f"stance with none told, of the reps found: {total.stance_found_right} of "
+                f"{total.stance_found} right (the table's column counts a rep not found as "
+                "wrong)",
             ]
         if total.failed:
             lines += ["", "recordings with a count or timing error: " + ", ".join(total.failed)]
