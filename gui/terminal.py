@@ -144,6 +144,15 @@ def _read_keys(fd: int | None, wait_s: float, stop: threading.Event) -> str:
         return ""
 
 
+def _redraw(out: TextIO, drawn: int, lines: list[str]) -> int:
+    """Rewrite the screen block in place; the number of lines now drawn."""
+    # Up over the previous block, each line cleared and rewritten, then the rest of the
+    # screen cleared so a shorter block leaves nothing behind.
+    text = ("\x1b[F" * drawn) + "".join(f"\x1b[2K{line}\n" for line in lines)
+    out.write(text + "\x1b[J")
+    return len(lines)
+
+
 def run_terminal(
     session: LiveSession,
     seconds: float | None = None,
@@ -188,12 +197,8 @@ def run_terminal(
                 reps = session.reps
                 last_rep = reps[-1] if reps else None
                 if interactive:
-                    lines = screen_block(readout, last_rep, session.stance.stance)
-                    # Up over the previous block, each line cleared and rewritten, then the
-                    # rest of the screen cleared so a shorter block leaves nothing behind.
-                    text = ("\x1b[F" * drawn) + "".join(f"\x1b[2K{line}\n" for line in lines)
-                    out.write(text + "\x1b[J")
-                    drawn = len(lines)
+                    drawn = _redraw(out, drawn, screen_block(readout, last_rep,
+                                                             session.stance.stance))
                 else:
                     for event in events:
                         match event:
@@ -217,10 +222,19 @@ def run_terminal(
                             session.message = None
                         last_plain = now
                 out.flush()
-                for key in _read_keys(fd, REFRESH_S, stop):
+                keys = _read_keys(fd, REFRESH_S, stop)
+                for key in keys:
                     if not handle_key(session, key, sessions_dir):
                         stop.set()
                         break
+                if keys and interactive and not stop.is_set():
+                    # What a key did ("saved ...") is drawn now: the next turn's poll() may
+                    # bring an event whose message replaces it before it was ever shown.
+                    reps = session.reps
+                    drawn = _redraw(out, drawn, screen_block(
+                        session.readout(), reps[-1] if reps else None, session.stance.stance
+                    ))
+                    out.flush()
     finally:
         restore_signals(previous)
     return 0

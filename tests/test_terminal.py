@@ -101,3 +101,51 @@ def test_live_keys_work_in_the_terminal_view(tmp_path: Path) -> None:
     assert session.counts.shape[0] > 80
     # Recorded in the stance chosen by key before the recording started.
     assert session.attrs["stance"] == "kickstand-left"
+
+
+def test_what_a_key_did_is_drawn_before_an_event_can_replace_it(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The flake of test_live_keys_work_in_the_terminal_view: "saved ..." was set by the
+    space key, then the next turn's poll() applied an event that arrived meanwhile (a
+    movement given up, a stance the feet contradict) and its message replaced "saved"
+    before any screen showed it. Here an event arrives with every key, on a real pty."""
+    import io
+    import pty
+    import threading
+
+    import gui.terminal as terminal
+    from analysis.events import RepAborted
+    from gui.session import LiveSession, virtual_plate_url
+
+    master, slave = pty.openpty()
+    session = LiveSession(virtual_plate_url("quiet-stance", 80, seed=7))
+    real = terminal.handle_key
+
+    def key_then_event(s, key, sessions_dir):
+        going_on = real(s, key, sessions_dir)
+        s.events.append(RepAborted(0.0, 0))  # its message: "that movement was not a full rep"
+        return going_on
+
+    monkeypatch.setattr(terminal, "handle_key", key_then_event)
+    with os.fdopen(slave, "r") as tty_in:
+        monkeypatch.setattr(sys, "stdin", tty_in)
+        session.start()
+        buf = io.StringIO()
+        # Typed once the view has the terminal in cbreak mode: start recording, then stop.
+        typist = threading.Timer(0.8, lambda: os.write(master, b" "))
+        typist2 = threading.Timer(1.6, lambda: os.write(master, b" "))
+        typist.start()
+        typist2.start()
+        try:
+            terminal.run_terminal(session, seconds=2.5, out=buf, interactive=True,
+                                  sessions_dir=tmp_path)
+        finally:
+            typist.join()
+            typist2.join()
+            session.stop()
+            os.close(master)
+    text = buf.getvalue()
+    assert "recording to " in text
+    assert "saved " in text
+    assert "that movement was not a full rep" in text  # the event's message came after
