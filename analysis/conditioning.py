@@ -175,9 +175,7 @@ class Conditioner:
         Non-finite force and CoP become 0.
         """
         n = t_s.shape[0]
-        tail = np.zeros((4, 0)) if self.k == 1 else self._tail
-        if tail is None:
-            tail = np.zeros((4, 0))
+        tail = self._tail if self.k > 1 and self._tail is not None else np.zeros((4, 0))
         m = tail.shape[1]
         ext = np.empty((4, m + n))
         ext[:, :m] = tail

@@ -201,8 +201,7 @@ class Score:
     )
     stance_reps: int = 0
     stance_right: int = 0
-    stance_found: int = 0  # reps found with no stance told (the stance read of those)
-    stance_found_right: int = 0
+    stance_found: int = 0  # of stance_reps, those found (stance_right counts only found ones)
     stance_said_wrong: int = 0
     pairs: int = 0
     pairs_right: int = 0
@@ -220,7 +219,6 @@ class Score:
             "stance_reps",
             "stance_right",
             "stance_found",
-            "stance_found_right",
             "stance_said_wrong",
             "pairs",
             "pairs_right",
@@ -303,7 +301,6 @@ def score(played: Played, told_reps: list[Rep], free_reps: list[Rep]) -> Score:
         s.stance_reps += 1
         s.stance_right += rep is not None and rep.stance == tr.stance
         s.stance_found += rep is not None
-        s.stance_found_right += rep is not None and rep.stance == tr.stance
     # Asymmetry: a file with both kickstand sides is one left/right pair.
     sides = {tr.stance for tr in played.reps}
     if {"kickstand-left", "kickstand-right"} <= sides:
@@ -500,7 +497,7 @@ def format_tables(results: list[tuple[PeopleCase, Score]]) -> str:
         if total.stance_found:
             lines += [
                 "",
-                f"stance with none told, of the reps found: {total.stance_found_right} of "
+                f"stance with none told, of the reps found: {total.stance_right} of "
                 f"{total.stance_found} right (the table's column counts a rep not found as "
                 "wrong)",
             ]
@@ -521,7 +518,7 @@ def lean_floor(cases: list[PeopleCase], threshold_mm: float = 8.0) -> str:
     stretches before and after it, flags a lean beyond ``threshold_mm``. Its precision and
     recall bound what any position-based reading can reach on this model.
     """
-    rows: list[tuple[bool, float, float, float]] = []
+    rows: list[tuple[bool, float, float]] = []
     for case in cases:
         if case.plan is None:
             continue
@@ -533,7 +530,7 @@ def lean_floor(cases: list[PeopleCase], threshold_mm: float = 8.0) -> str:
             lean = "backward_lean" in r.faults
             shift = float(top.mean() - pre.mean())
             both = float(top.mean() - 0.5 * (pre.mean() + post.mean()))
-            rows.append((lean, shift, both, case.plan.sway_mm))
+            rows.append((lean, shift, both))
     if not rows:
         return ""
     lines = [f"lean floor (an oracle reading the model's true CoP, {len(rows)} reps):"]

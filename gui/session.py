@@ -272,7 +272,6 @@ class StartupTare:
 
     def __init__(self, acquisition: Acquisition) -> None:
         self.acquisition = acquisition
-        self.done = False
         self.tared = False
         self.message: str | None = None
         self._window = _StillWindow(STILL_WINDOW_S, TARE_STILL_FRACTION, TARE_STILL_REFERENCE_N)
@@ -280,7 +279,7 @@ class StartupTare:
 
     def __call__(self, block: PlateSeries) -> None:
         """Acquisition thread: look at one more block until the tare is decided."""
-        if self.done or len(block) == 0:
+        if self.message is not None or len(block) == 0:  # decided, or nothing to see
             return
         if self._first_t_s is None:
             self._first_t_s = float(block.t_s[0])
@@ -308,7 +307,6 @@ class StartupTare:
             self._finish(f"tared on the empty plate at {at_s:.1f} s")
 
     def _finish(self, message: str) -> None:
-        self.done = True
         self.message = message
         self._window.reset()
 

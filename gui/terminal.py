@@ -144,8 +144,10 @@ def _read_keys(fd: int | None, wait_s: float, stop: threading.Event) -> str:
         return ""
 
 
-def _redraw(out: TextIO, drawn: int, lines: list[str]) -> int:
+def _redraw(out: TextIO, drawn: int, session: LiveSession, readout: LiveReadout) -> int:
     """Rewrite the screen block in place; the number of lines now drawn."""
+    reps = session.reps
+    lines = screen_block(readout, reps[-1] if reps else None, session.stance.stance)
     # Up over the previous block, each line cleared and rewritten, then the rest of the
     # screen cleared so a shorter block leaves nothing behind.
     text = ("\x1b[F" * drawn) + "".join(f"\x1b[2K{line}\n" for line in lines)
@@ -194,11 +196,8 @@ def run_terminal(
                     break  # the acquisition stopped for good: `live` says why and exits 1
                 events = session.poll()
                 readout = session.readout()
-                reps = session.reps
-                last_rep = reps[-1] if reps else None
                 if interactive:
-                    drawn = _redraw(out, drawn, screen_block(readout, last_rep,
-                                                             session.stance.stance))
+                    drawn = _redraw(out, drawn, session, readout)
                 else:
                     for event in events:
                         match event:
@@ -230,10 +229,7 @@ def run_terminal(
                 if keys and interactive and not stop.is_set():
                     # What a key did ("saved ...") is drawn now: the next turn's poll() may
                     # bring an event whose message replaces it before it was ever shown.
-                    reps = session.reps
-                    drawn = _redraw(out, drawn, screen_block(
-                        session.readout(), reps[-1] if reps else None, session.stance.stance
-                    ))
+                    drawn = _redraw(out, drawn, session, session.readout())
                     out.flush()
     finally:
         restore_signals(previous)
